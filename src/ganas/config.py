@@ -140,3 +140,28 @@ def to_dict(cfg: Any) -> dict[str, Any]:
         return v
 
     return {k: plain(v) for k, v in dataclasses.asdict(cfg).items()}
+
+
+def route_overrides(sets: dict[str, Any], targets: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Split KEY=VALUE overrides among named config objects.
+
+    ``target.key=value`` picks a target explicitly; a bare key goes to every target that
+    has it (shared keys such as ``image_size`` reach data and method alike).
+    Unknown keys are refused with the list of valid ones.
+    """
+    out: dict[str, dict[str, Any]] = {name: {} for name in targets}
+    fields = {name: set(valid_keys(type(cfg))) for name, cfg in targets.items()}
+    for key, value in sets.items():
+        if "." in key and key.split(".", 1)[0] in targets:
+            tgt, k = key.split(".", 1)
+            if k not in fields[tgt]:
+                raise ConfigError(f"unknown option {k!r} for {tgt}; valid: {', '.join(sorted(fields[tgt]))}")
+            out[tgt][k] = value
+            continue
+        owners = [name for name in targets if key in fields[name]]
+        if not owners:
+            listing = "; ".join(f"{n}: {', '.join(sorted(f))}" for n, f in fields.items())
+            raise ConfigError(f"unknown option {key!r}; valid options are {listing}")
+        for name in owners:
+            out[name][key] = value
+    return out

@@ -1,0 +1,246 @@
+"""Workflows over a run directory: train, sample, interpolate, arithmetic, eval, demo.
+
+The CLI is a thin layer over these functions; they are the Python API for scripts:
+
+    from ganas.runs import train_run, eval_run
+    train_run("dcgan", "shapes", Path("runs/a"), {"image_size": 32}, steps=2000)
+    print(eval_run(Path("runs/a")))
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import replace as dc_replace
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import torch
+import yaml
+
+from .config import route_overrides, to_dict
+from .errors import ConfigError, GanasError
+
+
+def _stored_run(out_dir: Path) -> dict[str, Any] | None:
+    p = out_dir / "config.yaml"
+    return yaml.safe_load(p.read_text()) if p.exists() else None
+
+
+def train_run(
+    method_name: str,
+    data_spec: str,
+    out_dir: Path,
+    sets: Mapping[str, Any] | None = None,
+    steps: int | None = None,
+    device: str = "auto",
+    seed: int | None = None,
+    eval_every: int = 0,
+    eval_n: int = 1000,
+    progress: bool = True,
+    on_checkpoint: Callable[[Path], None] | None = None,
+):
+    """Train (or resume, when ``out_dir`` holds a run) and keep report.html current."""
+    from .data import DataOptions, make_dataset
+    from .gan import METHODS
+    from .report import write_run_report
+    from .train import TrainConfig, Trainer
+
+    cls = METHODS.get(method_name).factory
+    stored = _stored_run(out_dir)
+    mcfg, tcfg = cls.Config(), TrainConfig()
+    if stored is not None:  # resume: the run's own config is the base; new flags must agree
+        if stored.get("method") != method_name:
+            raise ConfigError(f"{out_dir} holds a {stored.get('method')!r} run, not {method_name!r}")
+        if stored.get("data") != data_spec:
+            raise ConfigError(f"{out_dir} was trained on --data {stored.get('data')!r}, not {data_spec!r}")
+        from .config import replace
+
+        mcfg = replace(mcfg, stored.get("config", {}))
+        tcfg = replace(tcfg, stored.get("train", {}))
+    routed = route_overrides(dict(sets or {}), {"method": mcfg, "train": tcfg})
+    from .config import replace
+
+    mcfg = replace(mcfg, routed["method"])
+    train_updates: dict[str, Any] = dict(routed["train"])
+    if steps is not None:
+        train_updates["steps"] = steps
+    if seed is not None:
+        train_updates["seed"] = seed
+    if device != "auto" or "device" not in train_updates:
+        train_updates["device"] = device if device else "auto"
+    if not progress:
+        train_updates["progress"] = False
+    tcfg = replace(tcfg, train_updates)
+
+    opts = DataOptions(image_size=getattr(mcfg, "image_size", 64), channels=getattr(mcfg, "channels", 3))
+    dataset = make_dataset(data_spec, "train", opts)
+    method = cls(mcfg)
+
+    def checkpoint_hook(path: Path) -> None:
+        if eval_every and trainer.step % eval_every == 0:
+            _eval_during_training(method, data_spec, mcfg, out_dir, trainer.step, eval_n)
+        write_run_report(out_dir)
+        if on_checkpoint is not None:
+            on_checkpoint(path)
+
+    if eval_every:
+        every = tcfg.checkpoint_every
+        if eval_every % every:
+            raise ConfigError(f"--eval-every {eval_every} must be a multiple of checkpoint_every ({every})")
+    trainer = Trainer(method_name, method, dataset, out_dir, tcfg, data_spec, on_checkpoint=checkpoint_hook)
+    result = trainer.fit()
+    write_run_report(out_dir)
+    return result
+
+
+def _eval_during_training(method, data_spec: str, mcfg, out_dir: Path, step: int, n: int) -> None:
+    from .metrics import evaluate_generator
+
+    was_training = method.training
+    method.eval()
+    gen = torch.Generator().manual_seed(1234)
+    try:
+        res = evaluate_generator(lambda k: method.sample(k, generator=gen).float().cpu(), data_spec,
+                                 image_size=mcfg.image_size, channels=mcfg.channels, n=n)
+    finally:
+        method.train(was_training)
+    row = {"kind": "eval", "step": step, **{k: v for k, v in res.items() if k != "coverage"},
+           "coverage_min": min(res["coverage"].values()) if res.get("coverage") else None}
+    with open(out_dir / "metrics.jsonl", "a") as f:
+        f.write(json.dumps(row) + "\n")
+
+
+def load_run(run_dir: Path, device: str = "auto"):
+    """(method name, method in eval mode on ``device``, checkpoint payload) of a run."""
+    from .train import resolve_device, restore_method
+
+    if not run_dir.exists():
+        raise GanasError(f"run directory not found: {run_dir}")
+    name, method, payload = restore_method(run_dir)
+    method.to(resolve_device(device)).eval()
+    return name, method, payload
+
+
+def sample_run(run_dir: Path, n: int, out: Path, seed: int = 0, device: str = "auto") -> Path:
+    from .images import save_grid
+
+    _, method, _ = load_run(run_dir, device)
+    imgs = method.sample(n, generator=torch.Generator().manual_seed(seed))
+    save_grid(imgs.float().cpu(), out)
+    return out
+
+
+def interpolate_run(run_dir: Path, out: Path, rows: int = 8, steps: int = 10, seed: int = 0,
+                    mode: str = "slerp", device: str = "auto") -> Path:
+    from .gan.latent import interpolate
+    from .images import save_grid
+
+    _, method, _ = load_run(run_dir, device)
+    sampler = method.latent
+    g = torch.Generator().manual_seed(seed)
+    ends = sampler.sample(2 * rows, generator=g)  # (2R, nz, 1, 1)
+    zs = torch.cat([interpolate(ends[2 * r], ends[2 * r + 1], steps, mode=mode) for r in range(rows)])
+    with torch.no_grad():
+        imgs = method.generate(zs.to(next(method.parameters()).device))
+    save_grid(imgs.float().cpu(), out, nrow=steps)
+    return out
+
+
+def _parse_factors(text: str) -> dict[str, str]:
+    out = {}
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        if "=" not in part:
+            raise ConfigError(f"a group is FACTOR=VALUE[,FACTOR=VALUE], got {text!r}")
+        k, v = part.split("=", 1)
+        out[k.strip()] = v.strip()
+    if not out:
+        raise ConfigError("an empty group")
+    return out
+
+
+def arithmetic_run(run_dir: Path, out: Path, a: str, b: str, c: str, seed: int = 0,
+                   device: str = "auto", exemplars: int = 3, results: int = 8) -> dict[str, Any]:
+    """mean z(A) - mean z(B) + mean z(C), groups chosen by factors through classifiers.
+
+    Needs a run on the built-in ``shapes`` data: one cached classifier per factor named
+    in the groups (shape, colour, size, position) labels generated images.
+    """
+    from .gan.latent import arithmetic, select_latents
+    from .images import save_grid
+    from .metrics import classifier_for
+
+    name, method, payload = load_run(run_dir, device)
+    data = payload.get("data", "")
+    if not str(data).startswith("shapes"):
+        raise ConfigError(f"arithmetic picks groups by factors of the built-in shapes data; this run used {data!r}")
+    groups = {"A": _parse_factors(a), "B": _parse_factors(b), "C": _parse_factors(c)}
+    cfg = method.config
+    factors = sorted({f for g in groups.values() for f in g})
+    clfs = {}
+    for f in factors:
+        clfs[f] = classifier_for(f"shapes?label={f}", image_size=cfg.image_size, channels=cfg.channels)
+    dev = next(method.parameters()).device
+
+    def classify(images: torch.Tensor) -> list[dict[str, tuple[str, float]]]:
+        per = [dict() for _ in range(images.shape[0])]
+        for f, clf in clfs.items():
+            names, conf = clf.predict_names(images.float().cpu())
+            for i in range(images.shape[0]):
+                per[i][f] = (names[i], float(conf[i]))
+        return per
+
+    def matcher(group: dict[str, str]) -> Callable[[dict[str, tuple[str, float]]], bool]:
+        return lambda pred: all(pred[f][0] == v and pred[f][1] >= 0.8 for f, v in group.items())
+
+    gen = lambda z: method.generate(z.to(dev)).float().cpu()  # noqa: E731
+    zs = {}
+    for key, group in groups.items():
+        zs[key] = select_latents(gen, classify, matcher(group), n=exemplars, batch=256,
+                                 seed=seed + ord(key), max_tries=40, sampler=method.latent)
+    z = arithmetic(zs["A"], zs["B"], zs["C"])  # (1, nz, 1, 1)
+    # the paper adds small noise to the result vector to show it is a region, not a point
+    g = torch.Generator().manual_seed(seed)
+    noise = 0.25 * method.latent.sample(results, generator=g)
+    z_res = z + noise
+    with torch.no_grad():
+        rows = [gen(zs["A"]), gen(zs["B"]), gen(zs["C"]), gen(z_res)]
+    grid = torch.cat([r[: max(exemplars, 1)] if i < 3 else r for i, r in enumerate(rows)])
+    save_grid(grid, out, nrow=max(exemplars, results))
+    preds = classify(rows[3])
+    hits = sum(matcher({**groups["C"], **{k: v for k, v in groups["A"].items() if k not in groups["B"]}})(p) for p in preds)
+    return {"image": str(out), "groups": groups, "results": results,
+            "result_predictions": [{f: v[0] for f, v in p.items()} for p in preds],
+            "result_match_rate": hits / results}
+
+
+def eval_run(run_dir: Path, n: int = 2000, device: str = "auto", seed: int = 0) -> dict[str, Any]:
+    from .metrics import evaluate_generator
+
+    _, method, payload = load_run(run_dir, device)
+    cfg = method.config
+    g = torch.Generator().manual_seed(seed)
+    res = evaluate_generator(lambda k: method.sample(k, generator=g).float().cpu(), payload["data"],
+                             image_size=cfg.image_size, channels=cfg.channels, n=n)
+    res["step"] = payload.get("step")
+    tmp = run_dir / ".eval.json.tmp"
+    tmp.write_text(json.dumps(res, indent=2))
+    tmp.replace(run_dir / "eval.json")
+    from .report import write_run_report
+
+    write_run_report(run_dir)
+    return res
+
+
+def demo(out: Path, steps: int | None = None, device: str = "auto", progress: bool = True) -> Path:
+    """DCGAN on the built-in shapes at 32 px: samples, curves, interpolation, report."""
+    t0 = time.time()
+    sets = {"image_size": 32, "checkpoint_every": 250, "sample_every": 250, "log_every": 10}
+    train_run("dcgan", "shapes", out, sets, steps=steps or 1500, device=device, progress=progress)
+    sample_run(out, 64, out / "samples.png", device=device)
+    interpolate_run(out, out / "interpolation.png", rows=6, steps=10, device=device)
+    eval_run(out, n=1000, device=device)
+    print(f"demo took {time.time() - t0:.0f} s")
+    return out

@@ -139,3 +139,12 @@ def test_pnas_bad_tuples() -> None:
         sp.validate((0, 1, 2))
     with pytest.raises(ConfigError, match="b0.in2"):
         sp.validate((0, 2, 0, 0))
+
+
+def test_cell_settings_checked() -> None:
+    with pytest.raises(ConfigError, match="B>=1"):
+        make_space("nasnet", {"B": "0"})
+    with pytest.raises(ConfigError, match="blocks>=1"):
+        make_space("pnas", {"blocks": "0"})
+    with pytest.raises(ConfigError, match="C>=2"):
+        make_space("pnas", {"C": "1"})

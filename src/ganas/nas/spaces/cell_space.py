@@ -12,12 +12,35 @@ has a combination decision; blocks are separated by ``;``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from ...errors import ConfigError
 from ..base import Arch, Decision
 from . import cell_net
 from .cell_net import CELL_COMBINES
 from .common import SpaceBase, bad_string
+
+
+@dataclass
+class CellNetSettings:
+    """Network settings shared by the cell spaces: ``N`` cells per stack, ``R``
+    reductions, ``C`` filters of the first stack, stem filters = ``stem_multiplier`` * C.
+    Subclasses add the cell size and name it in ``size_key``."""
+
+    N: int = 2
+    R: int = 2
+    C: int = 8
+    stem_multiplier: int = 3
+
+    def validate(self) -> None:
+        key = getattr(self, "size_key", "B")
+        size = getattr(self, key)
+        if size < 1 or self.N < 1 or self.R < 0 or self.C < 2 or self.stem_multiplier < 1:
+            raise ConfigError(
+                f"{type(self).__name__}: need {key}>=1, N>=1, R>=0, C>=2, stem_multiplier>=1 "
+                f"(got {key}={size}, N={self.N}, R={self.R}, C={self.C}, stem_multiplier={self.stem_multiplier})"
+            )
 
 
 class CellSpaceBase(SpaceBase):

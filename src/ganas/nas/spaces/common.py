@@ -11,7 +11,6 @@ so an exported network needs no ganas import.
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 from types import ModuleType
 from typing import Any, ClassVar, Mapping
@@ -83,10 +82,6 @@ def make_space(name: str, overrides: Mapping[str, Any] | None = None) -> SearchS
     """Create the search space ``name`` with its settings changed by ``overrides``
     (strings are coerced; unknown keys are refused with the list of valid ones)."""
     return SPACES.create(name, dict(overrides or {}))
-
-
-def settings_fields(space: SpaceBase) -> list[str]:
-    return [f.name for f in dataclasses.fields(space.Settings)]
 
 
 def bad_string(space: str, s: str, why: str, example: str) -> ConfigError:

@@ -22,31 +22,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from ...errors import ConfigError
 from ..base import SPACES, Arch, Decision
 from .cell_net import CELL_OPS
-from .cell_space import CellSpaceBase
+from .cell_space import CellNetSettings, CellSpaceBase
 from .common import bad_string
 
 NASNET_OPS = tuple(CELL_OPS)  # the 13 ops of Zoph et al. 2018, Sec. 3
 
 
 @dataclass
-class NASNetSettings:
-    """``B`` blocks per cell; ``N`` normal cells per stack; ``R`` reductions; ``C``
-    filters of the first stack; ``stem_multiplier``: stem filters = stem_multiplier*C."""
+class NASNetSettings(CellNetSettings):
+    """``B`` blocks per cell; see ``CellNetSettings`` for the network settings."""
 
     B: int = 5
-    N: int = 2
-    R: int = 2
-    C: int = 8
-    stem_multiplier: int = 3
-
-    def validate(self) -> None:
-        if self.B < 1 or self.N < 1 or self.R < 0 or self.C < 2 or self.stem_multiplier < 1:
-            raise ConfigError(
-                f"nasnet: need B>=1, N>=1, R>=0, C>=2, stem_multiplier>=1 (got {self.B}, {self.N}, {self.R}, {self.C}, {self.stem_multiplier})"
-            )
+    size_key: ClassVar[str] = "B"
 
 
 @SPACES.register("nasnet", help="NASNet normal + reduction cells of B blocks, 13 ops, add/concat")

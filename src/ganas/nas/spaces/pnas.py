@@ -35,7 +35,7 @@ from typing import Any, ClassVar, Iterable, Sequence
 
 from ...errors import ConfigError
 from ..base import SPACES, Arch, Decision
-from .cell_space import CellSpaceBase
+from .cell_space import CellNetSettings, CellSpaceBase
 from .common import bad_string
 
 PNAS_OPS = (
@@ -51,21 +51,11 @@ PNAS_OPS = (
 
 
 @dataclass
-class PNASSettings:
-    """``blocks``: B, the largest cell; ``N`` cells per stack; ``R`` reductions;
-    ``C`` filters of the first stack; ``stem_multiplier``: stem filters = stem_multiplier*C."""
+class PNASSettings(CellNetSettings):
+    """``blocks``: B, the largest cell; see ``CellNetSettings`` for the network settings."""
 
     blocks: int = 5
-    N: int = 2
-    R: int = 2
-    C: int = 8
-    stem_multiplier: int = 3
-
-    def validate(self) -> None:
-        if self.blocks < 1 or self.N < 1 or self.R < 0 or self.C < 2 or self.stem_multiplier < 1:
-            raise ConfigError(
-                f"pnas: need blocks>=1, N>=1, R>=0, C>=2, stem_multiplier>=1 (got {self.blocks}, {self.N}, {self.R}, {self.C}, {self.stem_multiplier})"
-            )
+    size_key: ClassVar[str] = "blocks"
 
 
 @SPACES.register("pnas", help="PNAS cell of 1..B blocks, 8 ops, addition; progressive growth")

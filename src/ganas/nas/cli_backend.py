@@ -40,10 +40,9 @@ def _build(args: argparse.Namespace, sets: dict[str, Any]):
         ev_name, ev_kwargs = "tabular", {"path": args.benchmark, "dataset": args.dataset}
     else:
         ev_name, ev_kwargs = "train", {"data_spec": args.data}
-    from .spaces import space_config
     from .evaluators import evaluator_config
 
-    targets = {"space": space_config(args.space), "strategy": strategy_config(args.strategy),
+    targets = {"space": SPACES.get(args.space).factory.Settings(), "strategy": strategy_config(args.strategy),
                "evaluator": evaluator_config(ev_name)}
     routed = route_overrides(sets, targets)
     space = make_space(args.space, routed["space"])

@@ -69,9 +69,16 @@ def safe_unpickle(path: Path) -> Any:
         raise DataError(f"{path}: not a readable CIFAR batch ({type(e).__name__}: {e})") from None
 
 
+def _str_keys(d: Any) -> Any:
+    """Python 3 protocol-2 pickles keep bytes keys (b"data"); Python 2 ones give str."""
+    if not isinstance(d, dict):
+        return d
+    return {k.decode("latin1") if isinstance(k, bytes) else k: v for k, v in d.items()}
+
+
 def load_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """(images (N, 32, 32, 3) uint8, labels (N,) int64) of one batch file."""
-    d = safe_unpickle(path)
+    d = _str_keys(safe_unpickle(path))
     if not isinstance(d, dict) or "data" not in d or "labels" not in d:
         raise DataError(f"{path}: expected a dict with 'data' and 'labels'")
     x, y = d["data"], np.asarray(d["labels"])
@@ -107,8 +114,10 @@ class Cifar10Dataset(ArrayImageDataset):
             parts.append(load_cifar_batch(root / n))
         classes = CIFAR10_CLASSES
         if (root / "batches.meta").is_file():
-            meta = safe_unpickle(root / "batches.meta")
+            meta = _str_keys(safe_unpickle(root / "batches.meta"))
             names_ = meta.get("label_names") if isinstance(meta, dict) else None
+            if isinstance(names_, list):
+                names_ = [s.decode("latin1") if isinstance(s, bytes) else s for s in names_]
             if not (isinstance(names_, list) and len(names_) == 10 and all(isinstance(s, str) for s in names_)):
                 raise DataError(f"{root / 'batches.meta'}: expected 'label_names', a list of 10 strings")
             classes = names_

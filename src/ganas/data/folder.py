@@ -60,7 +60,7 @@ def scan_classes(
     root's own images form one class called ``single_name`` (default: the root's name).
     """
     names = class_names if class_names is not None else _class_dirs(root)
-    root_images = sorted(p for p in root.iterdir() if p.is_file() and is_image_file(p))
+    root_images = sorted(p for p in root.iterdir() if not p.is_dir() and is_image_file(p))
     if not names:
         if not root_images:
             what = "empty folder" if not any(root.iterdir()) else "no images found"

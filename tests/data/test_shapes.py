@@ -41,8 +41,8 @@ def test_dataset_is_deterministic_and_labels_match_scenes() -> None:
     for i in range(20):
         assert torch.equal(a[i]["image"], b[i]["image"])
         assert torch.equal(a[i]["image"], b[i]["image"])  # second read: from a's cache
-    assert a._cache is not None and len(a._cache) == 20 and b._cache is None
         assert a.class_names[int(a[i]["label"])] == a.scene(i).colour
+    assert a._cache is not None and len(a._cache) == 20 and b._cache is None
     assert a.num_classes == len(COLOURS)
     for label, n in (("shape", 6), ("size", 3), ("position", 9)):
         d = make_dataset(f"shapes?n=30&label={label}", image_size=16)

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..errors import DataError
 from .base import DATASETS, DataOptions
-from .dataset import ArrayImageDataset
+from .dataset import ArrayImageDataset, folder_of
 
 CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 _ALLOWED: dict[tuple[str, str], tuple[str, str]] = {
@@ -101,11 +101,9 @@ class Cifar10Dataset(ArrayImageDataset):
 
     def __init__(self, path: str | None, split: str, options: DataOptions, params: Cifar10Params, spec: str) -> None:
         super().__init__(path, split, options, params, spec)
-        root = Path(str(path)).expanduser()
+        root = folder_of(path, spec)
         if (root / "cifar-10-batches-py").is_dir():
             root = root / "cifar-10-batches-py"
-        if not root.is_dir():
-            raise DataError(f"{root}: no such folder (spec {spec!r})")
         names = [f"data_batch_{i}" for i in range(1, 6)] if split == "train" else ["test_batch"]
         parts = []
         for n in names:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar, Sequence
 
 import numpy as np
@@ -120,6 +121,16 @@ class ArrayImageDataset(ImageDataset):
     def load(self, i: int) -> Image.Image:
         a = self.images[i]
         return Image.fromarray(a, "L" if a.ndim == 2 else "RGB")
+
+
+def folder_of(path: str | None, spec: str) -> Path:
+    """The existing folder a ``NAME:PATH`` spec names, else DataError naming it."""
+    root = Path(str(path)).expanduser()
+    if not root.exists():
+        raise DataError(f"{root}: no such folder (spec {spec!r})")
+    if not root.is_dir():
+        raise DataError(f"{root}: not a folder (spec {spec!r})")
+    return root
 
 
 def stratified_split(

@@ -25,7 +25,7 @@ from PIL import Image
 
 from ..errors import ConfigError, DataError
 from .base import DATASETS, DataOptions
-from .dataset import ImageDataset, stratified_split
+from .dataset import ImageDataset, folder_of, stratified_split
 from .transforms import convert_mode, load_image_file
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
@@ -94,11 +94,7 @@ class FolderDataset(ImageDataset):
 
     def __init__(self, path: str | None, split: str, options: DataOptions, params: FolderParams, spec: str) -> None:
         super().__init__(path, split, options, params, spec)
-        root = Path(str(path)).expanduser()
-        if not root.exists():
-            raise DataError(f"{root}: no such folder (spec {spec!r})")
-        if not root.is_dir():
-            raise DataError(f"{root}: not a folder (spec {spec!r})")
+        root = folder_of(path, spec)
         if (root / "train").is_dir() and (root / "test").is_dir():
             if params.holdout:
                 raise ConfigError(f"{spec}: {root} already has train/ and test/; drop ?holdout")

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..errors import DataError
 from .base import DATASETS, DataOptions
-from .dataset import ArrayImageDataset, stratified_split
+from .dataset import ArrayImageDataset, folder_of, stratified_split
 
 _IDX_TYPES: dict[int, np.dtype] = {
     0x08: np.dtype(np.uint8), 0x09: np.dtype(np.int8), 0x0B: np.dtype(">i2"),
@@ -116,9 +116,7 @@ class MnistDataset(ArrayImageDataset):
 
     def __init__(self, path: str | None, split: str, options: DataOptions, params: MnistParams, spec: str) -> None:
         super().__init__(path, split, options, params, spec)
-        root = Path(str(path)).expanduser()
-        if not root.is_dir():
-            raise DataError(f"{root}: no such folder (spec {spec!r})")
+        root = folder_of(path, spec)
         train = load_mnist_pair(root, "train")
         if train is not None and split == "train":
             x, y = train

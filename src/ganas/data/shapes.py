@@ -183,7 +183,7 @@ def render(scene: Scene, size: int = 64, view: str = "photo") -> Image.Image:
     img = _background(scene.background, side, night).copy()
     colour = COLOURS[scene.colour]
     if night:
-        colour = tuple(int(c * 0.5 + 10) for c in colour)
+        colour = tuple(int(c * 0.6 + 25) for c in colour)
     _draw_shape(ImageDraw.Draw(img), scene, side, fill=colour)
     img = img.reduce(ss)
     if night:  # film grain plus sparse bright specks, deterministic from the scene

@@ -31,7 +31,7 @@ from ..gan.base import METHODS, GANMethod, StepContext
 from ..images import atomic_write, save_grid
 from .checkpoint import (
     FORMAT, checkpoint_path, latest_checkpoint, load_checkpoint, prune_checkpoints,
-    remove_temp_files, rng_state, seed_everything, set_rng_state,
+    remove_temp_files, rng_state, save_checkpoint, seed_everything, set_rng_state,
 )
 from .config import TrainConfig, autocast_factory, resolve_device, resolve_memory_format, resolve_precision
 from .data import BatchStream
@@ -250,8 +250,6 @@ class Trainer:
             self.on_sample(path)
 
     def _checkpoint(self, step: int, stream: BatchStream, log: MetricsLog, elapsed: float) -> None:
-        from .checkpoint import save_checkpoint
-
         path = save_checkpoint(checkpoint_path(self.run_dir, step), self._payload(step, stream, log, elapsed))
         self._last_ckpt = path
         prune_checkpoints(self.run_dir, self.cfg.keep_checkpoints)

@@ -33,10 +33,10 @@ class ToyGAN(GANMethod):
         nz = config.nz
         self.G = nn.Sequential(
             nn.ConvTranspose2d(nz, 8, 4, 1, 0, bias=False), nn.BatchNorm2d(8), nn.ReLU(True),  # (B, 8, 4, 4)
-            nn.ConvTranspose2d(8, 1, 4, 2, 1, bias=False), nn.Tanh(),  # (B, 1, 8, 8)
+            nn.ConvTranspose2d(8, 3, 4, 2, 1, bias=False), nn.Tanh(),  # (B, 3, 8, 8)
         )
         self.D = nn.Sequential(
-            nn.Conv2d(1, 8, 4, 2, 1, bias=False), nn.BatchNorm2d(8), nn.LeakyReLU(0.2, True),  # (B, 8, 4, 4)
+            nn.Conv2d(3, 8, 4, 2, 1, bias=False), nn.BatchNorm2d(8), nn.LeakyReLU(0.2, True),  # (B, 8, 4, 4)
             nn.Conv2d(8, 1, 4, 1, 0, bias=False),  # (B, 1, 1, 1)
         )
         self.seen_formats: list[bool] = []  # is each batch channels_last?
@@ -55,7 +55,7 @@ class ToyGAN(GANMethod):
     def train_step(self, batch: Mapping[str, torch.Tensor], ctx: StepContext) -> dict[str, torch.Tensor]:
         if self.config.step_sleep:
             time.sleep(self.config.step_sleep)
-        real = batch["image"]  # (B, 1, 8, 8)
+        real = batch["image"]  # (B, 3, 8, 8)
         self.seen_formats.append(real.is_contiguous(memory_format=torch.channels_last))
         b = real.shape[0]
         z = torch.randn(b, self.config.nz, 1, 1, device=ctx.device)  # global RNG
@@ -81,7 +81,7 @@ class ToyGAN(GANMethod):
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         z = torch.randn(n, self.config.nz, 1, 1, generator=generator).to(next(self.parameters()).device)
         self.G.eval()
-        out = self.G(z)  # (n, 1, 8, 8)
+        out = self.G(z)  # (n, 3, 8, 8)
         self.G.train()
         return out
 
@@ -91,18 +91,18 @@ if NAME not in METHODS:
 
 
 class CropFlipData(torch.utils.data.Dataset):
-    """12 fixed 10x10 images; random 8x8 crop and horizontal flip from the global torch RNG."""
+    """12 fixed 3x10x10 images; random 8x8 crop and horizontal flip from the global torch RNG."""
 
     def __init__(self, n: int = 12) -> None:
         g = torch.Generator().manual_seed(123)
-        self.images = torch.rand(n, 1, 10, 10, generator=g) * 2 - 1  # (N, 1, 10, 10)
+        self.images = torch.rand(n, 3, 10, 10, generator=g) * 2 - 1  # (N, 3, 10, 10)
 
     def __len__(self) -> int:
         return len(self.images)
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         top, left = torch.randint(0, 3, (2,)).tolist()
-        x = self.images[i, :, top : top + 8, left : left + 8]  # (1, 8, 8)
+        x = self.images[i, :, top : top + 8, left : left + 8]  # (3, 8, 8)
         if torch.rand(()) < 0.5:
             x = x.flip(-1)
         return {"image": x, "label": torch.tensor(i)}

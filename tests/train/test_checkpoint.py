@@ -40,7 +40,7 @@ def test_foreign_pickled_object_is_refused(tmp_path):
     torch.save({"format": FORMAT, "step": 1, "obj": Foreign()}, p)  # plain torch.save, full pickle
     with pytest.raises(CheckpointError) as e:
         load_checkpoint(p)
-    assert str(p) in str(e.value) and "weights_only" in str(e.value)
+    assert str(p) in str(e.value) and "weights_only" in str(e.value) and "Foreign" in str(e.value)
 
 
 def test_not_a_ganas_checkpoint(tmp_path):

@@ -50,9 +50,12 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     try:
         payload = torch.load(p, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
+        m = re.search(r"GLOBAL ([\w.]+)", str(e))
+        what = f" ({m.group(1)})" if m else ""
         raise CheckpointError(
-            f"{p}: refused to load: it holds Python objects other than tensors and builtins "
-            f"(weights_only=True; never unpickle untrusted files): {str(e).splitlines()[0]}"
+            f"{p}: refused to load: it holds a pickled Python object{what}, not only tensors and "
+            "builtins; ganas loads checkpoints with torch.load(weights_only=True) and never "
+            "unpickles arbitrary objects (a foreign or tampered file?)"
         ) from None
     except (RuntimeError, EOFError, OSError, ValueError) as e:
         raise CheckpointError(f"{p}: unreadable or truncated checkpoint ({str(e).splitlines()[0]})") from None

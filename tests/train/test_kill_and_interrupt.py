@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import random
 import signal
@@ -21,7 +22,7 @@ HERE = Path(__file__).resolve().parent
 SRC = HERE.parents[1] / "src"
 OPTS = dict(checkpoint_every=1, keep_checkpoints=3, sample_every=0, log_every=1, step_sleep=0.03)
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals and fork")
 
 
 def start(out: Path, steps: int) -> subprocess.Popen:
@@ -56,24 +57,29 @@ def test_sigkill_at_several_moments_then_resume(tmp_path):
     # (checkpoint step to wait for, extra delay): after the 1st, after the 3rd, at a random moment
     moments = [(1, 0.0), (3, 0.0), (1, random.Random(0).uniform(0.0, 0.2))]
     outs = [tmp_path / f"kill{i}" for i in range(len(moments))]
-    procs = [start(out, steps) for out in outs]  # started together: one interpreter start-up to wait for
+    # forked children (a real process each, killed for real) start without re-importing torch
+    fork = multiprocessing.get_context("fork")
+    procs = [fork.Process(target=run, args=(str(out), steps), kwargs=OPTS) for out in outs]
+    for p in procs:
+        p.start()
     kill_at: list[float | None] = [None] * len(moments)
     deadline = time.monotonic() + 90
-    while any(p.returncode is None for p in procs):
-        assert time.monotonic() < deadline, "no checkpoint appeared"
+    while any(p.exitcode is None for p in procs):
+        if time.monotonic() > deadline:
+            for p in procs:
+                p.kill()
+            raise AssertionError("no checkpoint appeared")
         for i, (p, out, (step, delay)) in enumerate(zip(procs, outs, moments)):
-            if p.returncode is not None:
+            if p.exitcode is not None:
                 continue
-            if p.poll() is not None:
-                raise AssertionError(f"training ended before the kill: {p.communicate()}")
             if kill_at[i] is None and newest_step(out) >= step:
                 kill_at[i] = time.monotonic() + delay
             if kill_at[i] is not None and time.monotonic() >= kill_at[i]:
-                p.send_signal(signal.SIGKILL)
-                p.communicate()
+                os.kill(p.pid, signal.SIGKILL)
+                p.join()
         time.sleep(0.002)
     for p, out in zip(procs, outs):
-        assert p.returncode == -signal.SIGKILL
+        assert p.exitcode == -signal.SIGKILL, "training ended before the kill"
         left = list_checkpoints(out)
         assert left and newest_step(out) < steps, out
         for f in left:  # every checkpoint a kill leaves behind loads

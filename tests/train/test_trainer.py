@@ -150,3 +150,10 @@ def test_resume_without_rng_restore_would_differ(tmp_path, monkeypatch):
     rest = make(tmp_path / "two", steps=4)
     rest.fit()
     assert not torch.equal(one.method.G[0].weight, rest.method.G[0].weight)
+
+
+def test_progress_lines_on_a_non_tty_stderr(tmp_path, capsys):
+    make(tmp_path, steps=4, progress=True, log_every=2).fit()
+    err = capsys.readouterr().err.splitlines()
+    assert [line.split()[1] for line in err] == ["2/4", "4/4"]
+    assert all("loss_D=" in line and "img/s" in line and "ETA" in line for line in err)

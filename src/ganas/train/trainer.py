@@ -161,7 +161,10 @@ class Trainer:
         method.train()
         if not method.optimizers:
             method.configure_optimizers()
-        stream = BatchStream(self.dataset, int(method.config.batch_size), cfg.seed, cfg.num_workers,
+        batch_size = getattr(method.config, "batch_size", None)
+        if not isinstance(batch_size, int):
+            raise ConfigError(f"{self.method_name}: the method config has no integer batch_size, which the trainer needs")
+        stream = BatchStream(self.dataset, batch_size, cfg.seed, cfg.num_workers,
                              pin_memory=dev.type == "cuda")
         ckpt = latest_checkpoint(self.run_dir)
         start, offset, elapsed0 = 0, None, 0.0
@@ -290,8 +293,12 @@ def _finite_losses(losses: Mapping[str, Any], step: int, last_good: Path | None)
     """Scalar losses as floats; a NaN/inf one stops training (one host sync per step)."""
     if not losses:
         return {}
-    vals = torch.stack([torch.as_tensor(v).detach().float().reshape(()).cpu() for v in losses.values()]).tolist()
-    out = dict(zip(losses.keys(), vals))
+    tensors = {k: v for k, v in losses.items() if isinstance(v, torch.Tensor)}
+    out = {k: float(v) for k, v in losses.items() if k not in tensors}
+    if tensors:  # one device-to-host copy for all of them
+        vals = torch.stack([v.detach().float().reshape(()) for v in tensors.values()]).cpu().tolist()
+        out.update(zip(tensors.keys(), vals))
+    out = {k: out[k] for k in losses}  # the method's order
     for k, v in out.items():
         if not math.isfinite(v):
             keep = f"the last good checkpoint is {last_good}" if last_good else "no checkpoint was written yet"

@@ -44,7 +44,7 @@ def train_run(
     from .data import DataOptions, make_dataset
     from .gan import METHODS
     from .report import write_run_report
-    from .train import TrainConfig, Trainer
+    from .train import TrainConfig, Trainer, seed_everything
 
     cls = METHODS.get(method_name).factory
     stored = _stored_run(out_dir)
@@ -75,6 +75,7 @@ def train_run(
 
     opts = DataOptions(image_size=getattr(mcfg, "image_size", 64), channels=getattr(mcfg, "channels", 3))
     dataset = make_dataset(data_spec, "train", opts)
+    seed_everything(tcfg.seed)  # initial weights reproducible from --seed (a resume loads them)
     method = cls(mcfg)
 
     def checkpoint_hook(path: Path) -> None:

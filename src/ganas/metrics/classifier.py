@@ -214,7 +214,7 @@ def fit_classifier(
             loss.backward()
             opt.step()
             sched.step()
-            total += float(loss)
+            total += float(loss.detach())
         log.info("metric classifier epoch %d/%d: loss %.4f", epoch + 1, config.epochs, total / steps_per_epoch)
     return model.eval()
 

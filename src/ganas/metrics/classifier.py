@@ -58,7 +58,7 @@ class ClassifierConfig:
 
     width: int = 32  # channels of the first block; doubled in each of the 3 blocks
     feature_dim: int = 128  # penultimate (feature) layer size
-    epochs: int = 6
+    epochs: int = 4
     batch_size: int = 128
     lr: float = 3e-3  # AdamW peak learning rate (one-cycle schedule)
     weight_decay: float = 5e-4

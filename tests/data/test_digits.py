@@ -9,6 +9,7 @@ def test_digits_split_is_disjoint_stratified_and_complete() -> None:
     tr = make_dataset("digits", "train", image_size=8, channels=1, normalize=False)
     te = make_dataset("digits", "test", image_size=8, channels=1, normalize=False)
     assert len(tr) + len(te) == 1797 and abs(len(te) - 360) <= 5
+    assert not set(tr.indices) & set(te.indices) and len(set(tr.indices) | set(te.indices)) == 1797
     assert tr.num_classes == 10 and tr.class_names == [str(i) for i in range(10)]
     counts = np.bincount(te.targets, minlength=10)
     assert counts.min() >= 30  # every class present in test

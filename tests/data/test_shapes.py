@@ -40,11 +40,28 @@ def test_dataset_is_deterministic_and_labels_match_scenes() -> None:
     b = make_dataset("shapes?n=20&label=colour&seed=5&cache=false", image_size=32)
     for i in range(20):
         assert torch.equal(a[i]["image"], b[i]["image"])
+        assert torch.equal(a[i]["image"], b[i]["image"])  # second read: from a's cache
         assert a.class_names[int(a[i]["label"])] == a.scene(i).colour
+    assert a._cache is not None and len(a._cache) == 20 and b._cache is None
     assert a.num_classes == len(COLOURS)
     for label, n in (("shape", 6), ("size", 3), ("position", 9)):
         d = make_dataset(f"shapes?n=30&label={label}", image_size=16)
         assert d.num_classes == n and d.class_names[int(d[3]["label"])] == getattr(d.scene(3), label)
+
+
+def test_cache_respects_its_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ganas.data.dataset import ImageDataset
+
+    monkeypatch.setattr(ImageDataset, "CACHE_BYTES", 10 * 3 * 16 * 16)
+    small, big = make_dataset("shapes?n=10", image_size=16), make_dataset("shapes?n=11", image_size=16)
+    small[0], big[0]
+    assert small._cache is not None and big._cache is None
+    rnd = make_dataset("shapes?n=2&crop=random&load_size=20", image_size=16)
+    rnd[0]
+    assert rnd._cache is None  # random crops are never cached
+    torch.manual_seed(0)
+    crops = {rnd[0]["image"].numpy().tobytes() for _ in range(10)}
+    assert len(crops) > 1
 
 
 def _scene(**kw: object) -> Scene:

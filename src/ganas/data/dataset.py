@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar, Sequence
 
 import numpy as np
@@ -34,6 +35,9 @@ class ImageDataset(Dataset):
 
     Params: ClassVar[type] = NoParams
     needs_path: ClassVar[bool] = False
+    #: prepared (converted, resized, cropped) uint8 images are kept in memory when the
+    #: transform is deterministic and all of them fit in this many bytes
+    CACHE_BYTES: ClassVar[int] = 1 << 30
 
     def __init__(self, path: str | None, split: str, options: DataOptions, params: Any, spec: str) -> None:
         if split not in SPLITS:
@@ -47,6 +51,9 @@ class ImageDataset(Dataset):
         self.targets: np.ndarray = np.zeros(0, dtype=np.int64)
         self.class_names: list[str] = []
         self.skipped: list[tuple[str, str]] = []
+        self.cache = True  # subclasses may turn it off
+        self._cache: dict[int, np.ndarray] | None = None  # made on first access when enabled
+        self._cache_decided = False
 
     # -- contract ------------------------------------------------------------------
     @property
@@ -73,9 +80,21 @@ class ImageDataset(Dataset):
             raise IndexError(f"{self.spec}: index {i} out of range for {n} items")
         return j
 
+    def _cache_on(self) -> bool:
+        c, h, w = self.image_shape
+        return self.cache and self.transform.deterministic and len(self) * c * h * w <= self.CACHE_BYTES
+
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         j = self._index(i)
-        image = self.transform(self.load(j), self.source(j))  # (C, S, S)
+        if not self._cache_decided:
+            self._cache = {} if self._cache_on() else None
+            self._cache_decided = True
+        a = self._cache.get(j) if self._cache is not None else None
+        if a is None:
+            a = self.transform.prepare(self.load(j), self.source(j))  # (S, S, C) uint8
+            if self._cache is not None:
+                self._cache[j] = a
+        image = self.transform.finish(a)  # (C, S, S)
         if image.shape != self.image_shape:  # never hand out a wrong tensor silently
             raise DataError(f"{self.source(j)}: produced shape {tuple(image.shape)}, expected {self.image_shape}")
         return {"image": image, "label": torch.tensor(int(self.targets[j]), dtype=torch.int64)}
@@ -102,6 +121,16 @@ class ArrayImageDataset(ImageDataset):
     def load(self, i: int) -> Image.Image:
         a = self.images[i]
         return Image.fromarray(a, "L" if a.ndim == 2 else "RGB")
+
+
+def folder_of(path: str | None, spec: str) -> Path:
+    """The existing folder a ``NAME:PATH`` spec names, else DataError naming it."""
+    root = Path(str(path)).expanduser()
+    if not root.exists():
+        raise DataError(f"{root}: no such folder (spec {spec!r})")
+    if not root.is_dir():
+        raise DataError(f"{root}: not a folder (spec {spec!r})")
+    return root
 
 
 def stratified_split(

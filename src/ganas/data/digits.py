@@ -34,4 +34,5 @@ class DigitsDataset(ArrayImageDataset):
         images = np.rint(d.images * (255.0 / 16.0)).astype(np.uint8)  # (1797, 8, 8)
         train, test = stratified_split(d.target, params.test_fraction, params.seed)
         idx = train if split == "train" else test
+        self.indices = idx  # rows of load_digits() in this split
         self.set_arrays(images[idx], d.target[idx], [str(c) for c in range(10)])

@@ -183,7 +183,7 @@ def render(scene: Scene, size: int = 64, view: str = "photo") -> Image.Image:
     img = _background(scene.background, side, night).copy()
     colour = COLOURS[scene.colour]
     if night:
-        colour = tuple(int(c * 0.5 + 10) for c in colour)
+        colour = tuple(int(c * 0.6 + 25) for c in colour)
     _draw_shape(ImageDraw.Draw(img), scene, side, fill=colour)
     img = img.reduce(ss)
     if night:  # film grain plus sparse bright specks, deterministic from the scene
@@ -249,7 +249,7 @@ class ShapesParams:
     label: Literal["shape", "colour", "size", "position"] = "shape"
     n: int = 0  # number of samples; 0 = 20000 (train) / 2000 (test)
     seed: int = 0
-    cache: bool = True  # keep rendered images in memory (only when they fit in 1 GiB)
+    cache: bool = True  # keep rendered images in memory (see ImageDataset.CACHE_BYTES)
 
 
 @DATASETS.register("shapes", help="procedural shapes, no files (?view=photo|label_map|edges|night&label=shape|colour|size|position&n=&seed=)")
@@ -258,7 +258,6 @@ class ShapesDataset(ImageDataset):
 
     Params = ShapesParams
     DEFAULT_N = {"train": 20000, "test": 2000}
-    CACHE_BYTES = 1 << 30
 
     def __init__(self, path: str | None, split: str, options: DataOptions, params: ShapesParams, spec: str) -> None:
         super().__init__(path, split, options, params, spec)
@@ -272,9 +271,7 @@ class ShapesDataset(ImageDataset):
         lookup = {c: i for i, c in enumerate(self.class_names)}
         self._scenes = [scene_for(i, split, params.seed) for i in range(n)]
         self.targets = np.array([lookup[getattr(s, params.label)] for s in self._scenes], dtype=np.int64)
-        self._cache: dict[int, Image.Image] | None = (
-            {} if params.cache and n * self.render_size**2 * 3 <= self.CACHE_BYTES else None
-        )
+        self.cache = params.cache
 
     def scene(self, i: int) -> Scene:
         return self._scenes[self._index(i)]
@@ -284,9 +281,4 @@ class ShapesDataset(ImageDataset):
         return caption(self._scenes[j], np.random.default_rng([self.params.seed, _SPLIT_CODE[self.split], j, 1]))
 
     def load(self, i: int) -> Image.Image:
-        if self._cache is not None and i in self._cache:
-            return self._cache[i]
-        img = render(self._scenes[i], self.render_size, self.params.view)
-        if self._cache is not None:
-            self._cache[i] = img
-        return img
+        return render(self._scenes[i], self.render_size, self.params.view)

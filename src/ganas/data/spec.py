@@ -32,8 +32,8 @@ class DataSpec:
 def parse_spec(spec: str) -> DataSpec:
     """Split a spec into name, path and params (values are URL-unquoted; a bare ``key`` = true).
 
-    The first ``?`` starts the params, so a PATH cannot contain ``?`` (write ``%3F``... in a
-    param value only). ``C:``-style names are read as NAME:PATH, so always name the layout.
+    The first ``?`` starts the params, so a PATH cannot contain ``?``; the first ``:`` ends
+    the name, so a bare path (``/photos``) is refused with a hint to write ``folder:/photos``.
     """
     if not isinstance(spec, str) or not spec.strip():
         raise ConfigError(f"empty dataset spec {spec!r}; expected NAME or NAME:PATH (see `list_datasets()`)")

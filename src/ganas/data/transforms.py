@@ -76,13 +76,10 @@ def load_image_file(path: str | Path) -> Image.Image:
         raise DataError(f"{p}: cannot read image ({reason})") from None
 
 
-def to_tensor(img: Image.Image, normalize: bool) -> torch.Tensor:
-    """uint8 L/RGB image -> float (C, H, W) in [-1, 1] (normalize) or [0, 1]."""
-    a = np.array(img, dtype=np.uint8)  # a writable copy
-    if a.ndim == 2:
-        a = a[:, :, None]  # (H, W, 1)
-    t = torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1))).float().div_(255.0)  # (C, H, W)
-    return t.mul_(2.0).sub_(1.0) if normalize else t
+def to_tensor(a: np.ndarray, normalize: bool) -> torch.Tensor:
+    """uint8 (H, W, C) array -> float (C, H, W) in [-1, 1] (normalize) or [0, 1]."""
+    t = torch.from_numpy(a).permute(2, 0, 1).float()  # (C, H, W), a copy
+    return t.mul_(2.0 / 255.0).sub_(1.0) if normalize else t.div_(255.0)
 
 
 class ImageTransform:
@@ -113,9 +110,23 @@ class ImageTransform:
             left, top = int(round((w - s) / 2.0)), int(round((h - s) / 2.0))
         return img.crop((left, top, left + s, top + s))
 
-    def __call__(self, img: Image.Image, source: str) -> torch.Tensor:
-        img = convert_mode(img, self.options.channels, source)
-        img = self.resize_crop(img)
+    @property
+    def deterministic(self) -> bool:
+        """Whether ``prepare`` gives the same array every call (so it may be cached)."""
+        return not (self.train and self.options.crop == "random")
+
+    def prepare(self, img: Image.Image, source: str) -> np.ndarray:
+        """Mode conversion, resize and crop: a writable uint8 (S, S, C) array."""
+        img = self.resize_crop(convert_mode(img, self.options.channels, source))
+        a = np.array(img, dtype=np.uint8)  # (S, S) or (S, S, 3), a writable copy
+        return a[:, :, None] if a.ndim == 2 else a
+
+    def finish(self, a: np.ndarray) -> torch.Tensor:
+        """Random flip (train split) and conversion of a prepared array to (C, S, S) float."""
+        t = to_tensor(a, self.options.normalize)  # (C, S, S)
         if self.train and self.options.flip and bool(torch.rand(()) < 0.5):
-            img = img.transpose(Image.FLIP_LEFT_RIGHT)
-        return to_tensor(img, self.options.normalize)  # (C, S, S)
+            t = t.flip(-1)
+        return t
+
+    def __call__(self, img: Image.Image, source: str) -> torch.Tensor:
+        return self.finish(self.prepare(img, source))  # (C, S, S)

@@ -52,3 +52,15 @@ class FakeData:
         assert options.channels == 1
         n, seed = {"train": (192, 1), "test": (120, 2)}[split]
         return Shapes3(n, options.image_size, seed)
+
+
+def sampler(seed: int, only: int | None = None, size: int = 12):
+    """A 'generator' that draws fresh images from the true distribution (or one class)."""
+    gen_seed = [seed]
+
+    def sample(m: int) -> torch.Tensor:
+        gen_seed[0] += 1
+        ds = Shapes3(m, size, gen_seed[0], only=only)
+        return torch.stack(ds.images)  # (m, 1, size, size)
+
+    return sample

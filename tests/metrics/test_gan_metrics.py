@@ -1,23 +1,11 @@
 import pytest
 import torch
 
-from metrics_toydata import CLASSES, Shapes3
+from metrics_toydata import CLASSES, sampler
 from ganas.errors import GanasError
 from ganas.metrics import evaluate_generator
 
 SPEC = "toy3"
-
-
-def sampler(seed: int, only: int | None = None, size: int = 12):
-    """A 'generator' that draws fresh images from the true distribution (or one class)."""
-    gen_seed = [seed]
-
-    def sample(m: int) -> torch.Tensor:
-        gen_seed[0] += 1
-        ds = Shapes3(m, size, gen_seed[0], only=only)
-        return torch.stack(ds.images)  # (m, 1, size, size)
-
-    return sample
 
 
 @pytest.fixture

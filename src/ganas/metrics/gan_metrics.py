@@ -17,6 +17,11 @@ comparison is made at matched sizes):
   the same reference matches both of FD's sample sizes, which halves would not.
 - precision/recall (Kynkäänniemi et al. 2019, k = 3) use ``n_pr = min(n, N)`` fakes and
   as many real test features, equal sizes as in the paper.
+
+FD and precision/recall use the classifier's features unless ``extractor`` names another
+entry of ``FEATURES`` (e.g. ``"inception"`` with ``extractor_options={"weights": PATH}``)
+or is a ``FeatureExtractor`` object; coverage and confidence always come from the
+dataset's classifier.
 """
 
 from __future__ import annotations
@@ -27,7 +32,8 @@ from typing import Any, Callable, Iterator, Optional
 import torch
 
 from ..errors import GanasError
-from .classifier import ClassifierConfig, DatasetFn, EVAL_SPLIT, get_classifier, load_split
+from .classifier import EVAL_SPLIT, ClassifierConfig, DatasetFn, get_classifier, load_split
+from .features import FEATURES, FeatureExtractor
 from .frechet import feature_stats, frechet_distance
 from .prdc import precision_recall
 
@@ -63,19 +69,24 @@ def evaluate_generator(
     config: Optional[ClassifierConfig] = None,
     dataset_fn: Optional[DatasetFn] = None,
     device: str | torch.device = "cpu",
+    extractor: str | FeatureExtractor = "classifier",
+    extractor_options: Optional[dict[str, Any]] = None,
 ) -> dict[str, Any]:
     """Score ``sample_fn`` (``m -> (m, channels, image_size, image_size)`` images in [-1, 1]).
 
     Returns ``{"fd", "fd_real_floor", "coverage": {class: share of fakes}, "confidence",
-    "precision", "recall", "classifier_accuracy", "n", "n_ref", "n_floor", "n_pr"}``.
+    "precision", "recall", "classifier_accuracy", "n", "n_ref", "n_floor", "n_pr", "features"}`` (the extractor's name).
     """
     if n < 2 * (k + 1) or batch < 1:
         raise GanasError(f"evaluate_generator: need n >= {2 * (k + 1)} samples (k={k}) and batch >= 1; got n={n}, batch={batch}")
     clf = get_classifier(data_spec, image_size, channels, cache_dir, config, dataset_fn, device)
+    if isinstance(extractor, str) and extractor != "classifier":
+        extractor = FEATURES.create(extractor, data_spec, image_size, channels, **(extractor_options or {}))
+    ext = None if isinstance(extractor, str) else extractor
     shape = (channels, image_size, image_size)
 
     real_x, _, _ = load_split(data_spec, EVAL_SPLIT, image_size, channels, dataset_fn)
-    real, _ = clf.embed(real_x)  # (N, D)
+    real = ext.features(real_x).cpu() if ext else clf.embed(real_x)[0]  # (N, D)
     n_real = real.shape[0]
     if n_real < 2 * (k + 1) + 2:
         raise GanasError(f"evaluate_generator: the {EVAL_SPLIT!r} split of {data_spec!r} has only {n_real} images")
@@ -83,7 +94,7 @@ def evaluate_generator(
     feats, probs = [], []
     for x in _draw(sample_fn, n, batch, shape):
         f, p = clf.embed(x)  # (b, D), (b, K)
-        feats.append(f)
+        feats.append(ext.features(x).cpu() if ext else f)
         probs.append(p)
     fake, prob = torch.cat(feats), torch.cat(probs)  # (n, D), (n, K)
 
@@ -110,4 +121,5 @@ def evaluate_generator(
         "n_ref": int(ref.shape[0]),
         "n_floor": n_floor,
         "n_pr": n_pr,
+        "features": extractor if isinstance(extractor, str) else type(extractor).__name__,
     }

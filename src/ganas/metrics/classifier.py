@@ -271,7 +271,9 @@ def save_classifier(path: Path, model: SmallClassifier, meta: dict[str, Any]) ->
         raise
 
 
-def load_classifier(path: Path, key: Optional[dict[str, Any]] = None, device: str | torch.device = "cpu") -> TrainedClassifier:
+def load_classifier(
+    path: Path, key: Optional[dict[str, Any]] = None, device: str | torch.device = "cpu"
+) -> TrainedClassifier:
     """Load a cached classifier (``weights_only=True``), refusing files that fail the digest
     or whose stored key differs from ``key``."""
     hint = f"delete {path} to retrain it"

@@ -78,7 +78,9 @@ def evaluate_generator(
     "precision", "recall", "classifier_accuracy", "n", "n_ref", "n_floor", "n_pr", "features"}`` (the extractor's name).
     """
     if n < 2 * (k + 1) or batch < 1:
-        raise GanasError(f"evaluate_generator: need n >= {2 * (k + 1)} samples (k={k}) and batch >= 1; got n={n}, batch={batch}")
+        raise GanasError(
+            f"evaluate_generator: need n >= {2 * (k + 1)} samples (k={k}) and batch >= 1; got n={n}, batch={batch}"
+        )
     clf = get_classifier(data_spec, image_size, channels, cache_dir, config, dataset_fn, device)
     if isinstance(extractor, str) and extractor != "classifier":
         extractor = FEATURES.create(extractor, data_spec, image_size, channels, **(extractor_options or {}))

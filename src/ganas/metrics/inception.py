@@ -240,11 +240,15 @@ class InceptionExtractor:
 
     @torch.no_grad()
     def features(self, images: torch.Tensor) -> torch.Tensor:
-        out = [self.net(images[i : i + self.batch].to(self.device, torch.float32)).float().cpu() for i in range(0, images.shape[0], self.batch)]
+        out = []
+        for i in range(0, images.shape[0], self.batch):
+            out.append(self.net(images[i : i + self.batch].to(self.device, torch.float32)).float().cpu())
         return torch.cat(out)  # (N, 2048)
 
 
-@FEATURES.register("inception", help="Inception-v3 pool3 (FID) from a local weights file (weights= or $GANAS_INCEPTION_WEIGHTS)")
+@FEATURES.register(
+    "inception", help="Inception-v3 pool3 (FID) from a local weights file (weights= or $GANAS_INCEPTION_WEIGHTS)"
+)
 def inception_extractor(
     data_spec: str = "",
     image_size: int = 0,

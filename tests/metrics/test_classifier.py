@@ -3,7 +3,7 @@ import torch
 
 from ganas.errors import CheckpointError, DataError, UnknownNameError
 from ganas.metrics import FEATURES, FeatureExtractor, get_classifier, load_classifier
-from ganas.metrics.classifier import SmallClassifier, cache_path
+from ganas.metrics.classifier import SmallClassifier, cache_path, from_pixels, to_pixels
 
 SPEC = "toy3"
 
@@ -117,7 +117,17 @@ def test_unlabelled_dataset_is_refused(tmp_path, tiny_config):
         get_classifier("nolabels", 12, 1, tmp_path, tiny_config, unlabelled)
 
 
-def test_network_shapes():
-    net = SmallClassifier(3, 10, width=8, feature_dim=32)
-    x = torch.randn(4, 3, 32, 32)
+def test_network_shapes_and_input_resize():
+    net = SmallClassifier(3, 10, width=8, feature_dim=32, input_size=16).eval()
+    x = torch.rand(4, 3, 16, 16) * 2 - 1
     assert net.features(x).shape == (4, 32) and net(x).shape == (4, 10)
+    big = x.repeat_interleave(4, dim=2).repeat_interleave(4, dim=3)  # (4, 3, 64, 64), each pixel a 4x4 block
+    torch.testing.assert_close(net.features(big), net.features(x), atol=1e-4, rtol=1e-4)
+
+
+def test_pixels_round_trip():
+    q = torch.arange(256, dtype=torch.uint8).reshape(1, 1, 16, 16)
+    assert torch.equal(to_pixels(from_pixels(q)), q)
+    assert from_pixels(q).min() == -1 and from_pixels(q).max() == 1
+    net = SmallClassifier(1, 3, width=8, feature_dim=16).eval()
+    torch.testing.assert_close(net(q), net(from_pixels(q)))

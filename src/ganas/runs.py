@@ -171,7 +171,7 @@ def arithmetic_run(run_dir: Path, out: Path, a: str, b: str, c: str, seed: int =
     """
     from .gan.latent import arithmetic, select_latents
     from .images import save_grid
-    from .metrics import classifier_for
+    from .metrics import get_classifier
 
     name, method, payload = load_run(run_dir, device)
     data = payload.get("data", "")
@@ -182,15 +182,16 @@ def arithmetic_run(run_dir: Path, out: Path, a: str, b: str, c: str, seed: int =
     factors = sorted({f for g in groups.values() for f in g})
     clfs = {}
     for f in factors:
-        clfs[f] = classifier_for(f"shapes?label={f}", image_size=cfg.image_size, channels=cfg.channels)
+        clfs[f] = get_classifier(f"shapes?label={f}", cfg.image_size, cfg.channels)
     dev = next(method.parameters()).device
 
     def classify(images: torch.Tensor) -> list[dict[str, tuple[str, float]]]:
         per = [dict() for _ in range(images.shape[0])]
         for f, clf in clfs.items():
-            names, conf = clf.predict_names(images.float().cpu())
+            _, probs = clf.embed(images.float().cpu())  # (N, K)
+            conf, idx = probs.max(dim=1)
             for i in range(images.shape[0]):
-                per[i][f] = (names[i], float(conf[i]))
+                per[i][f] = (clf.class_names[int(idx[i])], float(conf[i]))
         return per
 
     def matcher(group: dict[str, str]) -> Callable[[dict[str, tuple[str, float]]], bool]:

@@ -29,10 +29,9 @@ import time
 from typing import Callable
 
 import torch
-import torch.nn.functional as F
 
 from ganas.gan.base import StepContext
-from ganas.gan.dcgan import DCGAN, DCGANConfig
+from ganas.gan.dcgan import DCGAN, DCGANConfig, reference_step
 
 #: variant name -> (memory format, Adam flavour); "plain" is the reference loop
 VARIANTS: dict[str, tuple[str, str]] = {
@@ -65,21 +64,7 @@ def build(variant: str, size: int, batch: int, seed: int = 0) -> Callable[[], No
         optG = _adam(netG.parameters(), cfg, "default")
 
         def step() -> None:
-            netD.zero_grad()
-            out = netD(real)
-            err_real = F.binary_cross_entropy_with_logits(out, torch.ones_like(out))
-            err_real.backward()
-            noise = torch.randn(batch, cfg.nz, 1, 1)
-            fake = netG(noise)
-            out = netD(fake.detach())
-            err_fake = F.binary_cross_entropy_with_logits(out, torch.zeros_like(out))
-            err_fake.backward()
-            optD.step()
-            netG.zero_grad()
-            out = netD(fake)
-            err_g = F.binary_cross_entropy_with_logits(out, torch.ones_like(out))
-            err_g.backward()
-            optG.step()
+            reference_step(netG, netD, optD, optG, real, torch.randn(batch, cfg.nz, 1, 1))
 
         return step
 

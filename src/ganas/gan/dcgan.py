@@ -177,3 +177,32 @@ class DCGAN(GANMethod):
             "G": {"params": count_params(self.G), "output_shape": [c.channels, c.image_size, c.image_size]},
             "D": {"params": count_params(self.D), "output_shape": [1]},
         }
+
+
+def reference_step(
+    G: nn.Module, D: nn.Module, opt_d: torch.optim.Optimizer, opt_g: torch.optim.Optimizer,
+    real: torch.Tensor, z: torch.Tensor,
+) -> dict[str, float]:
+    """One iteration of the plain pytorch/examples ``dcgan/main.py`` loop, for comparison.
+
+    The baseline that tests (same updates as ``DCGAN.train_step``) and
+    ``benchmarks/dcgan_throughput.py`` (same algorithm, plain implementation) measure
+    against: ``zero_grad`` on the modules, D not frozen during G's backward, no autocast.
+    BCE is taken on logits because our D returns logits.
+    """
+    D.zero_grad()
+    out = D(real)  # (B,)
+    err_real = _bce(out, 1.0)
+    err_real.backward()
+    fake = G(z)  # (B, C, H, W)
+    out = D(fake.detach())
+    err_fake = _bce(out, 0.0)
+    err_fake.backward()
+    opt_d.step()
+    G.zero_grad()
+    out = D(fake)
+    err_g = _bce(out, 1.0)
+    err_g.backward()
+    opt_g.step()
+    return {"loss_D": (err_real + err_fake).item(), "loss_G": err_g.item()}
+

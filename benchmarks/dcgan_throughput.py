@@ -5,12 +5,17 @@ algorithm: D on the real batch, D on ``G(z).detach()`` in a separate pass, then 
 ``D(G(z))`` recomputed after D's update; Adam(2e-4, (0.5, 0.999)); batch 64; in-memory
 synthetic images (no data loading in the timing). Variants run in one process and
 alternate: every round times ``--steps`` steps of each variant (order rotated per
-round); we report the median images/s and the median of the per-round ratios to the
-plain loop (paired ratios cancel most of the drift of a shared machine).
+round). We report the median images/s and the median of the per-round ratios to the
+plain loop (paired ratios cancel most of the drift of a shared machine), both from
+wall-clock time and from the process's CPU time (``time.process_time``; with one
+thread it is what the step costs, and much less disturbed by other processes sharing
+the cores than wall time).
 
-Peak memory is measured per variant in a fresh subprocess: ``ru_maxrss`` (peak resident
-set size of that process) after building the variant and after ``--mem-steps`` steps;
-the difference is the training's own peak (activations, gradients, optimizer state).
+Peak memory is measured per variant in a fresh subprocess from ``/proc/self/status``:
+after building the variant the high-water mark is reset (``echo 5 >
+/proc/self/clear_refs``), then ``--mem-steps`` steps run and ``VmHWM - VmRSS(before)``
+is the training's own peak (activations, gradients, optimizer state). (``ru_maxrss``
+is unusable here: a child started from a big parent inherits the parent's peak.)
 
     OMP_NUM_THREADS=1 PYTHONPATH=src python benchmarks/dcgan_throughput.py
     OMP_NUM_THREADS=1 PYTHONPATH=src python benchmarks/dcgan_throughput.py --sizes 32 --rounds 5 --steps 3
@@ -21,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -34,6 +38,7 @@ from ganas.gan.base import StepContext
 from ganas.gan.dcgan import DCGAN, DCGANConfig, reference_step
 
 #: variant name -> (memory format, Adam flavour); "plain" is the reference loop
+DEFAULT_VARIANTS = ["plain", "ours-contiguous", "ours-channels_last"]
 VARIANTS: dict[str, tuple[str, str]] = {
     "plain": ("contiguous", "default"),
     "ours-contiguous": ("contiguous", "default"),
@@ -86,39 +91,52 @@ def throughput(sizes: list[int], variants: list[str], rounds: int, steps: int, b
         fns = {v: build(v, size, batch) for v in variants}
         for fn in fns.values():  # warm-up (allocator, first-call overheads)
             fn()
-        ips: dict[str, list[float]] = {v: [] for v in variants}
+        wall: dict[str, list[float]] = {v: [] for v in variants}
+        cpu: dict[str, list[float]] = {v: [] for v in variants}
         for r in range(rounds):
             order = variants[r % len(variants):] + variants[: r % len(variants)]
             for v in order:
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 for _ in range(steps):
                     fns[v]()
-                ips[v].append(steps * batch / (time.perf_counter() - t0))
-        results[size] = {
-            v: {
-                "images_per_s": statistics.median(ips[v]),
-                "ratio_to_plain": statistics.median(a / b for a, b in zip(ips[v], ips["plain"])),
-                "ratios": [round(a / b, 3) for a, b in zip(ips[v], ips["plain"])],
-            }
-            for v in variants
-        }
+                wall[v].append(steps * batch / (time.perf_counter() - t0))
+                cpu[v].append(steps * batch / (time.process_time() - c0))
+        results[size] = {}
+        for v in variants:
+            row = {}
+            for clock, ips in (("wall", wall), ("cpu", cpu)):
+                ratios = [a / b for a, b in zip(ips[v], ips["plain"])]
+                row[f"{clock}_images_per_s"] = statistics.median(ips[v])
+                row[f"{clock}_ratio"] = statistics.median(ratios)
+                row[f"{clock}_ratios"] = [round(x, 3) for x in ratios]
+            results[size][v] = row
     return results
 
 
+def _status_kib(field: str) -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
 def peak_memory(variant: str, size: int, batch: int, steps: int) -> dict:
-    """Runs in a fresh process: ru_maxrss (KiB on Linux) before and after training steps."""
+    """Runs in a fresh process: the peak RSS added by ``steps`` training steps (MiB)."""
     fn = build(variant, size, batch)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    before = _status_kib("VmRSS")
+    with open("/proc/self/clear_refs", "w") as f:  # reset VmHWM to the current RSS
+        f.write("5")
     for _ in range(steps):
         fn()
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"rss_before_mib": before / 1024, "peak_rss_mib": after / 1024, "train_peak_mib": (after - before) / 1024}
+    peak = _status_kib("VmHWM")
+    return {"rss_before_mib": before / 1024, "peak_rss_mib": peak / 1024, "train_peak_mib": (peak - before) / 1024}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[32, 64])
-    ap.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    ap.add_argument("--variants", nargs="+", default=DEFAULT_VARIANTS, choices=list(VARIANTS))
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--steps", type=int, default=2, help="steps per variant per round")
     ap.add_argument("--batch", type=int, default=64)
@@ -146,12 +164,13 @@ def main() -> None:
                     capture_output=True, text=True, check=True, env=os.environ.copy(),
                 )
                 res[size][v].update(json.loads(out.stdout.strip().splitlines()[-1]))
-    print("| size | variant | images/s | ratio to plain (median of rounds) | training peak RSS MiB |")
-    print("|---|---|---|---|---|")
+    print("| size | variant | img/s (wall) | ratio (wall) | img/s (CPU time) | ratio (CPU time) | training peak RSS MiB |")
+    print("|---|---|---|---|---|---|---|")
     for size, rows in res.items():
         for v, r in rows.items():
             mem = f"{r['train_peak_mib']:.0f}" if "train_peak_mib" in r else "-"
-            print(f"| {size} | {v} | {r['images_per_s']:.1f} | {r['ratio_to_plain']:.3f} {r['ratios']} | {mem} |")
+            print(f"| {size} | {v} | {r['wall_images_per_s']:.1f} | {r['wall_ratio']:.3f} | "
+                  f"{r['cpu_images_per_s']:.1f} | {r['cpu_ratio']:.3f} {r['cpu_ratios']} | {mem} |")
     print(json.dumps(res))
 
 

@@ -99,10 +99,10 @@ class DCGAN(GANMethod):
             "D": torch.optim.Adam(self.D.parameters(), lr=self.config.lr, betas=betas),
         }
 
-    @staticmethod
-    def auto_memory_format(image_size: int) -> str:
-        """The memory format that measured fastest for this image size (see AUTO_MEMORY_FORMAT)."""
-        return AUTO_MEMORY_FORMAT.get(image_size, "contiguous")
+    def preferred_memory_format(self) -> str:
+        """What ``memory_format="auto"`` should pick for this model: the format that
+        measured fastest at this image size (``AUTO_MEMORY_FORMAT``, docs/benchmarks.md)."""
+        return AUTO_MEMORY_FORMAT.get(self.config.image_size, "contiguous")
 
     def train_step(self, batch: Mapping[str, torch.Tensor], ctx: StepContext) -> dict[str, torch.Tensor]:
         real = batch["image"]  # (B, C, H, W) in [-1, 1]

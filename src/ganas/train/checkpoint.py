@@ -1,0 +1,135 @@
+"""Checkpoints: atomic writes, safe loads (``weights_only=True``), the latest readable one.
+
+A checkpoint is a plain dict of tensors and builtins (format ``"ganas/1"``)::
+
+    {"format", "method", "config", "data", "train", "step", "model", "optimizers",
+     "schedulers", "rng", "data_state", "metrics_offset", "elapsed"}
+
+so it loads with ``torch.load(weights_only=True)``: no numpy objects, no dataclasses,
+never an arbitrary pickle. Files are ``checkpoints/step_XXXXXX.pt``.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+import random
+import re
+import warnings
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import torch
+
+from ..errors import CheckpointError
+from ..images import atomic_write
+
+FORMAT = "ganas/1"
+_NAME = re.compile(r"^step_(\d+)\.pt$")
+
+
+def checkpoint_path(run_dir: str | Path, step: int) -> Path:
+    return Path(run_dir) / "checkpoints" / f"step_{step:06d}.pt"
+
+
+def save_checkpoint(path: str | Path, payload: Mapping[str, Any]) -> Path:
+    """Write ``payload`` atomically (temp file in the same folder, fsync, rename, fsync dir)."""
+    p = Path(path)
+    buf = io.BytesIO()
+    torch.save(dict(payload), buf)
+    atomic_write(p, lambda f: f.write(buf.getbuffer()))
+    return p
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Load a checkpoint on the CPU, refusing anything but tensors and builtins."""
+    p = Path(path)
+    if not p.is_file():
+        raise CheckpointError(f"{p}: checkpoint not found")
+    try:
+        payload = torch.load(p, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        m = re.search(r"GLOBAL ([\w.]+)", str(e))
+        what = f" ({m.group(1)})" if m else ""
+        raise CheckpointError(
+            f"{p}: refused to load: it holds a pickled Python object{what}, not only tensors and "
+            "builtins; ganas loads checkpoints with torch.load(weights_only=True) and never "
+            "unpickles arbitrary objects (a foreign or tampered file?)"
+        ) from None
+    except (RuntimeError, EOFError, OSError, ValueError) as e:
+        raise CheckpointError(f"{p}: unreadable or truncated checkpoint ({str(e).splitlines()[0]})") from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        got = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
+        raise CheckpointError(f"{p}: not a ganas checkpoint (format {got!r}, expected {FORMAT!r})")
+    return payload
+
+
+def list_checkpoints(run_dir: str | Path) -> list[Path]:
+    """``checkpoints/step_*.pt`` of a run, oldest first (temp files are ignored)."""
+    d = Path(run_dir) / "checkpoints"
+    if not d.is_dir():
+        return []
+    found = [(int(m.group(1)), f) for f in d.iterdir() if (m := _NAME.match(f.name)) and f.is_file()]
+    return [f for _, f in sorted(found)]
+
+
+def latest_checkpoint(run_dir: str | Path) -> Path | None:
+    """The newest checkpoint of ``run_dir`` that loads; unreadable ones are skipped with a warning."""
+    for f in reversed(list_checkpoints(run_dir)):
+        try:
+            load_checkpoint(f)
+        except CheckpointError as e:
+            warnings.warn(f"skipping checkpoint: {e}", stacklevel=2)
+            continue
+        return f
+    return None
+
+
+def prune_checkpoints(run_dir: str | Path, keep: int) -> list[Path]:
+    """Delete all but the newest ``keep`` checkpoints; returns the deleted paths."""
+    old = list_checkpoints(run_dir)[:-keep] if keep > 0 else []
+    for f in old:
+        f.unlink(missing_ok=True)
+    return old
+
+
+def remove_temp_files(run_dir: str | Path) -> None:
+    """Temp files left by a killed writer (``.step_XXXXXX.pt.*.tmp``)."""
+    d = Path(run_dir) / "checkpoints"
+    if d.is_dir():
+        for f in d.glob(".*.tmp"):
+            f.unlink(missing_ok=True)
+
+
+# -- random number generators, as tensors and builtins --------------------------------
+
+def rng_state() -> dict[str, Any]:
+    """Every global RNG: torch CPU (+ CUDA when present), python ``random``, numpy."""
+    version, mt, gauss = random.getstate()
+    np_name, np_keys, np_pos, np_has_gauss, np_gauss = np.random.get_state()
+    state: dict[str, Any] = {
+        "torch": torch.get_rng_state(),
+        "python": [version, list(mt), gauss],
+        "numpy": [np_name, torch.from_numpy(np_keys.astype(np.int64)), int(np_pos), int(np_has_gauss), float(np_gauss)],
+    }
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: Mapping[str, Any]) -> None:
+    """Inverse of ``rng_state``."""
+    torch.set_rng_state(state["torch"])
+    version, mt, gauss = state["python"]
+    random.setstate((version, tuple(mt), gauss))
+    name, keys, pos, has_gauss, g = state["numpy"]
+    np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, g))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)

@@ -161,3 +161,18 @@ def test_a_few_steps_on_a_constant_image_move_the_losses() -> None:
     for s in range(1, 15):
         last = m.train_step({"image": real}, ctx(s))
     assert last["D_x"] > first["D_x"]
+
+
+def test_channels_last_step_matches_contiguous() -> None:
+    a = tiny()
+    b = copy.deepcopy(a)
+    assert a.preferred_memory_format() in ("channels_last", "contiguous")
+    b.to(memory_format=torch.channels_last)
+    real = a.example_batch(6)["image"]
+    torch.manual_seed(3)
+    la = a.train_step({"image": real}, ctx())
+    torch.manual_seed(3)
+    lb = b.train_step({"image": real.contiguous(memory_format=torch.channels_last)}, ctx())
+    assert la["loss_G"].item() == pytest.approx(lb["loss_G"].item(), rel=1e-4)
+    for (n, p), q in zip(a.named_parameters(), b.parameters()):
+        assert torch.allclose(p, q, atol=1e-5), n

@@ -31,11 +31,11 @@ def test_paper_defaults_and_registry() -> None:
     assert (c.image_size, c.channels, c.nz, c.ngf, c.ndf, c.batch_size) == (64, 3, 100, 64, 64, 64)
     assert (c.lr, c.beta1, c.beta2, c.latent) == (2e-4, 0.5, 0.999, "normal")
     assert "dcgan" in list_methods() and METHODS.get("dcgan").factory is DCGAN
-    m = create_method("dcgan", {"image_size": "32", "latent": "uniform", "lr": "1e-3"})
-    assert m.config.image_size == 32 and m.config.latent == "uniform" and m.config.lr == 1e-3
+    m = create_method("dcgan", {"image_size": "16", "latent": "uniform", "lr": "1e-3"})
+    assert m.config.image_size == 16 and m.config.latent == "uniform" and m.config.lr == 1e-3
     opt = m.optimizers["G"]
     assert opt.defaults["lr"] == 1e-3 and opt.defaults["betas"] == (0.5, 0.999)
-    assert to_dict(m.config)["image_size"] == 32
+    assert to_dict(m.config)["image_size"] == 16
 
 
 def test_config_errors_name_the_option() -> None:

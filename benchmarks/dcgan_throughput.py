@@ -37,7 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Callable
+from typing import Callable, Iterable
 
 import torch
 from torch.utils.data import DataLoader, Dataset
@@ -72,7 +72,7 @@ class SyntheticImages(Dataset):
         return {"image": self.images[i], "label": self.label}
 
 
-def _adam(params, cfg: DCGANConfig, flavour: str) -> torch.optim.Adam:
+def _adam(params: Iterable[torch.nn.Parameter], cfg: DCGANConfig, flavour: str) -> torch.optim.Adam:
     kw = {"foreach": True} if flavour == "foreach" else {"fused": True} if flavour == "fused" else {}
     return torch.optim.Adam(params, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), **kw)
 

@@ -114,7 +114,8 @@ def select_latents(
     """Sample z, generate, classify, and keep the first ``n`` latents whose images satisfy
     ``predicate`` (e.g. ``lambda p: p["shape"][0] == "circle" and p["color"][1] > 0.9``).
 
-    ``generator_fn``: z (B, nz, 1, 1) -> images (B, C, H, W); ``classify_fn``: images ->
+    ``generator_fn``: z (B, nz, 1, 1), on the CPU -> images (B, C, H, W) (e.g.
+    ``DCGAN.generate``, which moves z to the model's device); ``classify_fn``: images ->
     one prediction dict per image, ``{factor: (value, confidence)}``. At most
     ``max_tries`` batches of ``batch`` are drawn, from ``sampler`` (default N(0, 1), nz=100)
     seeded with ``seed``. Raises ``GanasError`` when fewer than ``n`` were found (with

@@ -81,3 +81,4 @@ def test_device_precision_memory_format():
         assert lin(torch.randn(2, 4)).dtype == torch.float32
     assert resolve_memory_format("auto") == torch.contiguous_format
     assert resolve_memory_format("channels_last") == torch.channels_last
+    assert resolve_memory_format("auto", preferred="channels_last") == torch.channels_last

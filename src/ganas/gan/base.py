@@ -75,6 +75,11 @@ class GANMethod(nn.Module):
         raise NotImplementedError
 
     # -- shared helpers --------------------------------------------------------------
+    def preferred_memory_format(self) -> str:
+        """What ``memory_format="auto"`` picks: override with the format measured fastest
+        for this method (benchmarks/, docs/benchmarks.md). Contiguous unless measured."""
+        return "contiguous"
+
     def end_of_step(self) -> None:
         """Called by the trainer after every step (schedulers step here by default)."""
         for s in self.schedulers.values():

@@ -24,7 +24,7 @@ class TrainConfig:
     seed: int = 0  # seeds python, numpy, torch, the data order and the fixed sample noise
     device: str = "auto"  # auto: cuda, then mps, then cpu; or any torch device string
     precision: Literal["auto", "fp32", "bf16"] = "auto"  # auto: bf16 autocast on CUDA, else fp32
-    memory_format: Literal["auto", "channels_last", "contiguous"] = "auto"  # auto: contiguous
+    memory_format: Literal["auto", "channels_last", "contiguous"] = "auto"  # auto: the method's measured choice
     num_workers: int = 0  # DataLoader worker processes
     n_samples: int = 64  # images in each sample grid
     progress: bool = True  # progress bar on stderr (plain lines when stderr is not a TTY)
@@ -75,10 +75,13 @@ def autocast_factory(precision: str, device: torch.device) -> Callable[[], Conte
     return contextlib.nullcontext
 
 
-def resolve_memory_format(memory_format: str) -> torch.memory_format:
-    """``"auto"`` is contiguous for now (the DCGAN benchmark decides whether to change it)."""
+def resolve_memory_format(memory_format: str, preferred: str = "contiguous") -> torch.memory_format:
+    """``"auto"`` takes the method's measured preference (``GANMethod.preferred_memory_format``):
+    channels_last sped DCGAN up but slows a U-Net down, so each method says what it measured."""
+    if memory_format == "auto":
+        memory_format = preferred
     if memory_format == "channels_last":
         return torch.channels_last
-    if memory_format in ("auto", "contiguous"):
+    if memory_format == "contiguous":
         return torch.contiguous_format
     raise ConfigError(f"train option memory_format: {memory_format!r} is not one of auto, channels_last, contiguous")

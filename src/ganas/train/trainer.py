@@ -116,7 +116,7 @@ class Trainer:
         self.on_checkpoint, self.on_sample = on_checkpoint, on_sample
         self.device = resolve_device(self.cfg.device)
         self.precision = resolve_precision(self.cfg.precision, self.device)
-        self.memory_format = resolve_memory_format(self.cfg.memory_format)
+        self.memory_format = resolve_memory_format(self.cfg.memory_format, method.preferred_memory_format())
         self._stop = False
         self._last_ckpt: Path | None = None
 

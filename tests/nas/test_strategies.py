@@ -185,7 +185,7 @@ def test_reinforce_learns_on_toy(settings):
     space = toy.ToySpace()
     s = make_strategy("reinforce", space, seed=0, overrides=settings)
     rewards = [toy.toy_reward(a) for a in _drive(s, 240)]
-    assert np.mean(rewards[-60:]) > np.mean(rewards[:60]) + 2.0
+    assert np.mean(rewards[-60:]) > np.mean(rewards[:60]) + 5.0
 
 
 def test_reinforce_baseline_orders():
@@ -226,7 +226,7 @@ def test_pnas_finds_the_toy_optimum_with_few_queries():
     assert max(map(toy.toy_reward, _drive(s, 40))) >= 99.0  # 4,096 archs; optimum 100
 
 
-@pytest.mark.parametrize("cls,threshold", [(MLPEnsemble, 0.85), (LSTMPredictor, 0.7)])
+@pytest.mark.parametrize("cls,threshold", [(MLPEnsemble, 0.9), (LSTMPredictor, 0.9)])
 def test_predictor_ranks_held_out_points(cls, threshold):
     """A smooth function of 6 tokens; fit on 120 points, rank 200 others."""
     rng = np.random.default_rng(0)

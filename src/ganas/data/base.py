@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from ..errors import ConfigError
 from ..registry import Registry
 
 
@@ -31,6 +32,20 @@ class DataOptions:
     flip: bool = False  # random horizontal flip (train split only)
     normalize: bool = True  # to [-1, 1]; else [0, 1]
     skip_bad: bool = False  # skip and count corrupt files instead of raising DataError
+    # Added compatibly by the data helper: the size the shorter side is resized to before
+    # cropping (pix2pix's ``load_size``, e.g. 286 for image_size 256); None = image_size.
+    load_size: int | None = None
+
+    def validate(self) -> None:
+        """Called by ``config.replace``: refuse values no transform can honour."""
+        if self.image_size < 1:
+            raise ConfigError(f"data option image_size must be >= 1, got {self.image_size}")
+        if self.channels not in (1, 3):
+            raise ConfigError(f"data option channels must be 1 or 3, got {self.channels}")
+        if self.load_size is not None and self.load_size < self.image_size:
+            raise ConfigError(
+                f"data option load_size ({self.load_size}) must be >= image_size ({self.image_size})"
+            )
 
 
 DATASETS: Registry = Registry("dataset")

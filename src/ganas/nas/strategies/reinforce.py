@@ -141,6 +141,9 @@ class ReinforceSettings:
     algo: Literal["reinforce", "ppo"] = "reinforce"
     ppo_epochs: int = 4
     ppo_clip: float = 0.2
+    # rewards are multiplied by this before use. ganas evaluators return fractions;
+    # AutoDL's NB201 settings (lr 0.01) were tuned on percentages: reward_scale=100.
+    reward_scale: float = 1.0
 
     def validate(self) -> None:
         if self.batch < 1 or self.hidden < 1 or self.layers < 1 or self.ppo_epochs < 1:
@@ -191,7 +194,7 @@ class Reinforce(SeededStrategy):
         return tuple(self.controller.sample(self.gen))
 
     def tell(self, arch: Arch, reward: float) -> None:
-        self.buffer.append((arch_key(arch), float(reward)))
+        self.buffer.append((arch_key(arch), float(reward) * self.cfg.reward_scale))
         if len(self.buffer) >= self.cfg.batch:
             self._update()
 

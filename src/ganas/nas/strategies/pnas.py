@@ -8,11 +8,12 @@ possible way, fit the surrogate predictor on every (architecture, reward) seen s
 rank the expansions by predicted reward and evaluate the top ``K``; their results join
 the predictor's data. Partial architectures are evaluated as ``space.complete(p)``.
 
-Past the last level (``refine``, NOTE: not in the paper, which stops after level B):
-the budget left is spent on the same loop over the unevaluated last-level
-expansions -- refit, rank, evaluate the top ``K`` -- and, once those are exhausted,
-on the unevaluated neighbours of the ``K`` best architectures. A strategy does not
-know the budget, so this keeps it useful however large the budget is.
+Past the last level (refinement; NOTE: not in the paper, which stops after level B):
+the budget left is spent on the same loop -- refit, rank, evaluate the top ``K`` --
+over the unevaluated last-level expansions plus (``neighbors``, default) the
+unevaluated neighbours (one decision changed) of the ``K`` best architectures so far.
+A strategy does not know the budget, so this keeps it useful however large the
+budget is; the neighbours let it leave the prefixes fixed by the earlier levels.
 
 Budget choice on NAS-Bench-201 (100 queries; the nb201 space grows node by node:
 5 one-edge cells, then 25 and 125 extensions per parent): level 1 evaluates all 5
@@ -53,7 +54,7 @@ class PNASSettings:
     hidden: int = 32
     epochs: int = 150
     lr: float = 1e-2
-    refine: bool = True  # keep searching past the last level (see module doc)
+    neighbors: bool = True  # refinement also ranks the neighbours of the K best (see module doc)
 
     def validate(self) -> None:
         if self.K < 1 or self.initial < 0 or self.members < 1 or self.epochs < 1:
@@ -151,20 +152,18 @@ class PNAS(SeededStrategy):
             self._set_level(children, rank=True)
         else:  # refinement past the last level
             self.stage_level = self.levels + 1
-            self.pool = [(k, p) for k, p in self.pool if k not in self.data]
-            if not self.pool:
+            pool = {k: p for k, p in self.pool if k not in self.data}
+            if self.cfg.neighbors or not pool:
                 best = sorted(self.data, key=lambda k: -self.data[k])[: self.cfg.K]
-                seen: set[Key] = set()
                 for k in best:
                     for nb in self.space.neighbors(k):
                         nk = arch_key(nb)
-                        if nk not in self.data and nk not in seen:
-                            seen.add(nk)
-                            self.pool.append((nk, ()))
-            if not self.pool:  # the whole reachable space is evaluated: resample
+                        if nk not in self.data and nk not in pool:
+                            pool[nk] = ()
+            if not pool:  # the whole reachable space is evaluated: resample
                 self.queue = [(arch_key(self.space.sample(self.rng)), None)]
                 return
-            self.pool = [(k, p) for k, p in self._queue_top([(k, p) for k, p in self.pool])]  # type: ignore[misc]
+            self.pool = self._queue_top(list(pool.items()))  # type: ignore[arg-type]
 
     def _set_level(self, paths: list[Path], rank: bool) -> None:
         self.level_results = []

@@ -39,8 +39,9 @@ from typing import Any, Literal
 from ...errors import ConfigError
 from ..base import STRATEGIES, Arch, SearchSpace
 from .base import SeededStrategy, arch_key
-from .predictors import PREDICTORS, Predictor, spearman
+from .predictors import PREDICTORS, MLPEnsemble, Predictor, spearman
 
+_MAX_RANKED = 200_000  # refine_pool=space: rank every architecture up to this size
 Path = tuple[int, ...]
 Key = tuple[int, ...]
 
@@ -54,6 +55,8 @@ class PNASSettings:
     hidden: int = 32
     epochs: int = 150
     lr: float = 1e-2
+    explore: float = 0.0  # rank by ensemble mean + explore * std (NOTE: not in PNAS)
+    refine_pool: Literal["local", "space"] = "local"
     neighbors: bool = True  # refinement also ranks the neighbours of the K best (see module doc)
 
     def validate(self) -> None:
@@ -113,7 +116,12 @@ class PNAS(SeededStrategy):
         else:
             pred = self._make_predictor()
             pred.fit([list(k) for k in self.order], [self.data[k] for k in self.order])
-            preds = [float(p) for p in pred.predict([list(k) for k in keys])]
+            xs = [list(k) for k in keys]
+            if self.cfg.explore > 0 and isinstance(pred, MLPEnsemble):
+                m = pred.predict_members(xs)  # (E, N): optimism in the face of disagreement
+                preds = [float(v) for v in m.mean(0) + self.cfg.explore * m.std(0)]
+            else:
+                preds = [float(p) for p in pred.predict(xs)]
         ranked = sorted(range(len(keys)), key=lambda i: -preds[i])  # stable: ties keep order
         return [(keys[i], preds[i]) for i in ranked]
 
@@ -153,7 +161,12 @@ class PNAS(SeededStrategy):
         else:  # refinement past the last level
             self.stage_level = self.levels + 1
             pool = {k: p for k, p in self.pool if k not in self.data}
-            if self.cfg.neighbors or not pool:
+            if self.cfg.refine_pool == "space" and self.space.size() <= _MAX_RANKED:
+                for a in self.space.enumerate():
+                    k = arch_key(a)
+                    if k not in self.data and k not in pool:
+                        pool[k] = ()
+            elif self.cfg.neighbors or not pool:
                 best = sorted(self.data, key=lambda k: -self.data[k])[: self.cfg.K]
                 for k in best:
                     for nb in self.space.neighbors(k):

@@ -100,10 +100,14 @@ class MLPEnsemble(Predictor):
             opt.step()
 
     @torch.no_grad()
-    def predict(self, x: Sequence[Sequence[int]]) -> np.ndarray:
+    def predict_members(self, x: Sequence[Sequence[int]]) -> np.ndarray:
+        """(E, N): every member's prediction."""
         xs = one_hot(x, self.sizes)  # (N, D)
-        out = self._forward(xs.unsqueeze(0).expand(self.members, -1, -1)).mean(0)  # (N,)
+        out = self._forward(xs.unsqueeze(0).expand(self.members, -1, -1))  # (E, N)
         return (out * self.std + self.mean).numpy()
+
+    def predict(self, x: Sequence[Sequence[int]]) -> np.ndarray:
+        return self.predict_members(x).mean(0)
 
 
 class _LSTMRegressor(nn.Module):

@@ -54,7 +54,7 @@ STRATEGIES: dict[str, dict[str, str]] = {
 THRESHOLDS = {"cifar10": (94.0, 94.3), "cifar100": (72.5, 73.0), "imagenet16-120": (46.0, 46.5)}
 PUBLISHED = {("cifar10", "random"): "93.70 ± 0.36", ("cifar10", "reinforce"): "93.85 ± 0.37",
              ("cifar10", "evolution"): "~93.9 ± 0.3"}
-LONG_BUDGET = {"random": 2000, "reinforce": 2000, "evolution": 1000, "pnas": 300}
+LONG_BUDGET = {"random": 2000, "reinforce": 2000, "evolution": 1000, "pnas": 200}
 MARK_START, MARK_END = "<!-- nas_nb201:start -->", "<!-- nas_nb201:end -->"
 
 

@@ -3,7 +3,6 @@ the local executor and multi-seed simulations."""
 
 from __future__ import annotations
 
-import importlib.util
 import multiprocessing as mp
 import json
 import os
@@ -23,19 +22,12 @@ from ganas.nas.executors import Job, LocalExecutor
 from ganas.nas.search import JOURNAL, STATE, Journal, run_search, run_seeds
 from ganas.nas.strategies import make_strategy
 
-TOY_FILE = Path(__file__).with_name("test_strategies_toy.py")
 
 
-def _load_toy():
-    if "strategies_toy" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("strategies_toy", TOY_FILE)
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules["strategies_toy"] = mod
-        spec.loader.exec_module(mod)
-    return sys.modules["strategies_toy"]
-
-
-toy = _load_toy()
+try:  # tests/nas is on sys.path (pytest's default import mode, no __init__.py)
+    import test_strategies_toy as toy
+except ImportError:  # tests/nas became a package
+    from . import test_strategies_toy as toy  # type: ignore[no-redef]
 LSTM = {"batch": "2", "lr": "0.01"}
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import sys
 from pathlib import Path
@@ -19,17 +18,10 @@ from ganas.nas.strategies.predictors import LSTMPredictor, MLPEnsemble, spearman
 from ganas.nas.strategies.reinforce import LSTMController, TableController, ppo_loss, reinforce_loss
 
 
-def _load_toy():
-    path = Path(__file__).with_name("test_strategies_toy.py")
-    if "strategies_toy" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("strategies_toy", path)
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules["strategies_toy"] = mod
-        spec.loader.exec_module(mod)
-    return sys.modules["strategies_toy"]
-
-
-toy = _load_toy()
+try:  # tests/nas is on sys.path (pytest's default import mode, no __init__.py)
+    import test_strategies_toy as toy
+except ImportError:  # tests/nas became a package
+    from . import test_strategies_toy as toy  # type: ignore[no-redef]
 
 FAST = {
     "random": {},
@@ -37,6 +29,7 @@ FAST = {
     "reinforce": {"batch": "2"},
     "reinforce-table-ppo": {"controller": "table", "algo": "ppo", "batch": "3", "lr": "0.05"},
     "pnas": {"K": "3", "epochs": "20", "members": "2", "hidden": "8"},
+    "pnas-explore": {"K": "3", "epochs": "20", "members": "3", "explore": "1", "refine_pool": "space"},
     "pnas-lstm": {"K": "3", "epochs": "10", "hidden": "8", "predictor": "lstm", "initial": "5"},
 }
 
@@ -56,6 +49,28 @@ def _drive(strategy, steps: int) -> list[tuple]:
 
 def test_registry_lists_all_strategies():
     assert {"random", "evolution", "reinforce", "pnas"} <= set(STRATEGIES.list())
+
+
+def test_strategies_import_no_evaluator_or_executor():
+    import ast
+
+    import ganas.nas.strategies as pkg
+
+    for f in Path(pkg.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(f.read_text())):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""] + [a.name for a in node.names]
+            assert not any("evaluator" in n or "executor" in n or "search" == n.split(".")[-1] for n in names), f
+
+
+def test_seeds_differ_and_repeat():
+    space = toy.ToySpace()
+    a = _drive(make_strategy("random", space, seed=0), 10)
+    assert a == _drive(make_strategy("random", space, seed=0), 10)
+    assert a != _drive(make_strategy("random", space, seed=1), 10)
 
 
 def test_unknown_strategy_and_setting_are_refused():

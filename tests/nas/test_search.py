@@ -3,13 +3,11 @@ the local executor and multi-seed simulations."""
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import json
+import multiprocessing as mp
 import os
 import random
-import shutil
 import signal
-import sys
 import time
 from pathlib import Path
 

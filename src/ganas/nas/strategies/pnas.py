@@ -33,6 +33,9 @@ The predictor's Spearman rank correlation on each stage's newly evaluated
 architectures (predicted before they were evaluated vs. their rewards) is kept in
 ``stats()`` -- the paper's measure of predictor quality (its Fig. 4).
 
+With several evaluations in flight (an executor with ``slots`` > 1), a level closes
+when its queue is empty, i.e. with the results that have arrived by then.
+
 Partial architectures are stored by their PATH (index in ``initial()``, then index in
 each ``expand(parent)``), so the state holds only integers and a fresh instance can
 rebuild every partial deterministically.

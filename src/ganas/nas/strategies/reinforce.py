@@ -216,18 +216,6 @@ class Reinforce(SeededStrategy):
                 self.optimizer.step()
         self.updates += 1
 
-    @torch.no_grad()
-    def probabilities(self) -> list[list[float]]:
-        """Per-decision choice probabilities along the greedy (argmax) path."""
-        tokens: list[int] = []
-        out: list[list[float]] = []
-        for t in range(len(self.controller.sizes)):
-            arch = torch.tensor([tokens + [0] * (len(self.controller.sizes) - t)], dtype=torch.long)
-            p = F.softmax(self.controller.logits(arch)[t][0], -1)
-            out.append(p.tolist())
-            tokens.append(int(p.argmax()))
-        return out
-
     # -- state ----------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         return {

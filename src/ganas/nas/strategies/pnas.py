@@ -67,9 +67,11 @@ class PNASSettings:
     hidden: int = 32
     epochs: int = 150
     lr: float = 1e-2
+    encode: Literal["partial", "complete"] = "partial"  # predictor input (see _encode)
     explore: float = 0.0  # rank by ensemble mean + explore * std (NOTE: not in PNAS)
     refine_pool: Literal["local", "space"] = "local"
-    neighbors: bool = True  # refinement also ranks the neighbours of the K best (see module doc)
+    neighbors: bool = True
+    radius: int = 1  # refinement neighbours: up to this many decisions changed  # refinement also ranks the neighbours of the K best (see module doc)
 
     def validate(self) -> None:
         if self.K < 1 or self.initial < 0 or self.members < 1 or self.epochs < 1:
@@ -97,6 +99,7 @@ class PNAS(SeededStrategy):
         self.level_results: list[tuple[Path, float]] = []
         self.pool: list[tuple[Key, Path]] = []  # last-level expansions not yet evaluated
         self.data: dict[Key, float] = {}  # everything evaluated: the predictor's data
+        self.enc: dict[Key, Key] = {}  # predictor input of an evaluated partial (see _encode)
         self.order: list[Key] = []  # evaluation order of ``data`` (deterministic refits)
         self.stage_preds: dict[Key, float] = {}
         self.stage_level = 0
@@ -114,6 +117,18 @@ class PNAS(SeededStrategy):
     def _key(self, path: Path) -> Key:
         return arch_key(self.space.complete(self.partial(path)))
 
+    def _encode(self, path: Path | None, key: Key) -> Key:
+        """The predictor's input: with ``encode=partial``, the decisions a partial has
+        made and -1 for the others (PNAS's predictor reads the b-block cell itself, not
+        a completion of it); needs partials that are int tuples (a prefix, or -1 for
+        open decisions), else the completed architecture is used."""
+        if self.cfg.encode == "partial" and path:
+            p = self.partial(path)
+            n = len(self.sizes)
+            if isinstance(p, tuple) and len(p) <= n and all(isinstance(x, int) for x in p):
+                return tuple(x if x >= 0 else -1 for x in p) + (-1,) * (n - len(p))
+        return key
+
     # -- predictor -----------------------------------------------------------------------
     def _make_predictor(self) -> Predictor:
         c = self.cfg
@@ -121,14 +136,14 @@ class PNAS(SeededStrategy):
             return PREDICTORS["mlp"](self.sizes, self.gen, members=c.members, hidden=c.hidden, epochs=c.epochs, lr=c.lr)
         return PREDICTORS["lstm"](self.sizes, self.gen, hidden=c.hidden, epochs=c.epochs, lr=c.lr)
 
-    def _rank(self, keys: list[Key]) -> list[tuple[Key, float]]:
+    def _rank(self, keys: list[Key], paths: list[Path | None]) -> list[tuple[Key, float]]:
         """``keys`` with predicted rewards, best first (random order without data)."""
         if len(self.data) < 2:
             preds = [self.rng.random() for _ in keys]
         else:
             pred = self._make_predictor()
-            pred.fit([list(k) for k in self.order], [self.data[k] for k in self.order])
-            xs = [list(k) for k in keys]
+            pred.fit([list(self.enc.get(k, k)) for k in self.order], [self.data[k] for k in self.order])
+            xs = [list(self._encode(p, k)) for k, p in zip(keys, paths)]
             if self.cfg.explore > 0 and isinstance(pred, MLPEnsemble):
                 m = pred.predict_members(xs)  # (E, N): optimism in the face of disagreement
                 preds = [float(v) for v in m.mean(0) + self.cfg.explore * m.std(0)]
@@ -140,7 +155,7 @@ class PNAS(SeededStrategy):
     def _queue_top(self, cands: list[tuple[Key, Path | None]]) -> list[tuple[Key, Path | None]]:
         """Rank ``cands`` (unevaluated), queue the top K, return the rest."""
         by_key = {k: p for k, p in cands}
-        ranked = self._rank([k for k, _ in cands])
+        ranked = self._rank([k for k, _ in cands], [p for _, p in cands])
         top, rest = ranked[: self.cfg.K], ranked[self.cfg.K :]
         self.stage_preds = {k: v for k, v in top}
         self.queue = [(k, by_key[k]) for k, _ in top]
@@ -179,12 +194,16 @@ class PNAS(SeededStrategy):
                     if k not in self.data and k not in pool:
                         pool[k] = ()
             elif self.cfg.neighbors or not pool:
-                best = sorted(self.data, key=lambda k: -self.data[k])[: self.cfg.K]
-                for k in best:
-                    for nb in self.space.neighbors(k):
-                        nk = arch_key(nb)
-                        if nk not in self.data and nk not in pool:
-                            pool[nk] = ()
+                frontier = sorted(self.data, key=lambda k: -self.data[k])[: self.cfg.K]
+                for _ in range(self.cfg.radius):  # neighbours up to ``radius`` changes away
+                    ring = []
+                    for k in frontier:
+                        for nb in self.space.neighbors(k):
+                            nk = arch_key(nb)
+                            if nk not in self.data and nk not in pool:
+                                pool[nk] = ()
+                                ring.append(nk)
+                    frontier = ring
             if not pool:  # the whole reachable space is evaluated: resample
                 self.queue = [(arch_key(self.space.sample(self.rng)), None)]
                 return
@@ -230,7 +249,10 @@ class PNAS(SeededStrategy):
             self.order.append(k)
         self.data[k] = float(reward)
         if k in self.stage_paths and self.stage_level <= self.levels:
-            self.level_results.append((self.stage_paths.pop(k), float(reward)))
+            path = self.stage_paths.pop(k)
+            self.level_results.append((path, float(reward)))
+            if k not in self.enc:
+                self.enc[k] = self._encode(path, k)
 
     def stats(self) -> list[dict[str, Any]]:
         """Per stage: level, evaluated count, predictor Spearman on the new evaluations."""
@@ -247,6 +269,7 @@ class PNAS(SeededStrategy):
             "level_results": [[list(p), r] for p, r in self.level_results],
             "pool": [[list(k), list(p)] for k, p in self.pool],
             "data": [[list(k), self.data[k]] for k in self.order],
+            "enc": [[list(k), list(v)] for k, v in self.enc.items()],
             "stage_preds": [[list(k), v] for k, v in self.stage_preds.items()],
             "stats": [dict(s) for s in self._stats],
         }
@@ -265,6 +288,7 @@ class PNAS(SeededStrategy):
         self.pool = [(t(k), t(p)) for k, p in state["pool"]]
         self.order = [t(k) for k, _ in state["data"]]
         self.data = {t(k): float(r) for k, r in state["data"]}
+        self.enc = {t(k): t(v) for k, v in state["enc"]}
         self.stage_preds = {t(k): float(v) for k, v in state["stage_preds"]}
         self._stats = [dict(s) for s in state["stats"]]
 

@@ -3,7 +3,7 @@ Architecture Search", section 3.2): an LSTM over the cell's tokens and an ensemb
 MLPs whose mean is the prediction. Only the RANKING of the predictions matters.
 
 Both read an architecture as its token vector (one choice index per decision, the
-space's ``to_vector``) and are refitted from scratch on all (vector, reward) pairs at
+space's ``to_vector``; -1 for a decision a partial architecture has not made yet) and are refitted from scratch on all (vector, reward) pairs at
 every stage, from the caller's ``torch.Generator``: a strategy keeps its data and
 generator state, not predictor weights, and a resumed search refits identically.
 Targets are standardised (z-scores) before fitting.
@@ -49,12 +49,14 @@ class Predictor(ABC):
 
 
 def one_hot(x: Sequence[Sequence[int]], sizes: Sequence[int]) -> torch.Tensor:
-    """(N, sum(sizes)) concatenated one-hot codes of the decisions."""
+    """(N, sum(sizes)) concatenated one-hot codes of the decisions; a token -1 (a
+    decision not yet made, in a partial architecture) is an all-zero block."""
     t = torch.tensor([list(v) for v in x], dtype=torch.long)  # (N, T)
     offsets = torch.tensor([0] + list(np.cumsum(sizes)[:-1]), dtype=torch.long)
-    out = torch.zeros(t.shape[0], int(sum(sizes)))
-    out.scatter_(1, t + offsets, 1.0)
-    return out
+    out = torch.zeros(t.shape[0], int(sum(sizes)) + 1)  # last column: sink of the -1s
+    idx = torch.where(t >= 0, t + offsets, torch.full_like(t, int(sum(sizes))))
+    out.scatter_(1, idx, 1.0)
+    return out[:, :-1]
 
 
 class MLPEnsemble(Predictor):
@@ -113,14 +115,15 @@ class MLPEnsemble(Predictor):
 class _LSTMRegressor(nn.Module):
     def __init__(self, sizes: Sequence[int], hidden: int) -> None:
         super().__init__()
-        self.offsets = torch.tensor([0] + list(np.cumsum(sizes)[:-1]), dtype=torch.long)
-        self.embed = nn.Embedding(int(sum(sizes)), hidden)  # a table per decision position
+        # a table per decision position, plus one "not decided" row per position (token -1)
+        self.offsets = torch.tensor([0] + list(np.cumsum([n + 1 for n in sizes])[:-1]), dtype=torch.long)
+        self.embed = nn.Embedding(int(sum(sizes)) + len(sizes), hidden)
         self.lstm = nn.LSTM(hidden, hidden, batch_first=True)
         self.out = nn.Linear(hidden, 1)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         """tokens (N, T) -> predictions (N,)."""
-        h, _ = self.lstm(self.embed(tokens + self.offsets))  # (N, T, H)
+        h, _ = self.lstm(self.embed(tokens + 1 + self.offsets))  # (N, T, H)
         return self.out(h[:, -1]).squeeze(-1)  # (N,)
 
 

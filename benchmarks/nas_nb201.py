@@ -20,10 +20,10 @@ Settings (documented in docs/benchmarks_nas.md):
   LSTM), Adam lr 0.01, EMA baseline momentum 0.9 updated before the advantage, one
   architecture per update, rewards in percent (``reward_scale=100``: ganas evaluators
   return fractions).
-- pnas: K=5, all 5 level-1 cells, MLP ensemble of 5 (100 epochs), refinement ranks
-  by ensemble mean + 1 std over the last-level expansions and the neighbours of the 5
-  best (see ganas/nas/strategies/pnas.py). Chosen on CIFAR-10 with seeds 0-59;
-  the benchmark seeds are 1000.. so the reported figures are not those of tuning.
+- pnas: the defaults: K=10, all 5 level-1 cells, MLP ensemble of 5 (100 epochs)
+  reading partial cells, then refinement over the last-level expansions and the
+  neighbours of the 10 best (see ganas/nas/strategies/pnas.py). Chosen with seeds
+  0-59; the benchmark seeds are 1000.. so the reported figures are not those of tuning.
 
 Run:  OMP_NUM_THREADS=1 PYTHONPATH=src python benchmarks/nas_nb201.py
 """
@@ -48,7 +48,7 @@ STRATEGIES: dict[str, dict[str, str]] = {
     "reinforce": {"controller": "table", "lr": "0.01", "baseline_decay": "0.9", "baseline_order": "before",
                   "batch": "1", "reward_scale": "100"},
     "evolution": {"population": "10", "sample": "3"},
-    "pnas": {"K": "5", "epochs": "100", "explore": "1"},
+    "pnas": {"K": "10", "epochs": "100", "predictor": "mlp"},
 }
 # reported-accuracy thresholds per dataset (best cell: 94.37 / 73.51 / 47.31)
 THRESHOLDS = {"cifar10": (94.0, 94.3), "cifar100": (72.5, 73.0), "imagenet16-120": (46.0, 46.5)}

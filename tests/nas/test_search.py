@@ -192,3 +192,9 @@ def test_run_seeds_summary():
     assert q["99.5"] is None or q["99.5"] >= q["95.0"]
     with pytest.raises(ConfigError, match="no metric 'acc'"):
         run_seeds(space, "random", toy.ToyEvaluator(), 3, [0], report_key="acc")
+
+
+def test_search_summary_holds_the_strategy_statistics(tmp_path):
+    _search(tmp_path, 26, "pnas", {"K": "3", "epochs": "10", "members": "2"})
+    stats = json.loads((tmp_path / "search.json").read_text())["strategy_stats"]
+    assert [s["level"] for s in stats][:2] == [2, 3] and all("spearman" in s for s in stats)

@@ -255,3 +255,17 @@ def test_spearman_undefined_cases():
     assert spearman([1, 2], [2, 1]) is None
     assert spearman([1, 1, 1], [1, 2, 3]) is None
     assert spearman([1, 2, 3], [3, 2, 1]) == pytest.approx(-1.0)
+
+
+def test_partial_cells_reach_the_predictor_with_undecided_decisions():
+    space = toy.ToySpace()  # level 1 decides d0, d1; the completion fills the rest with 0
+    s = make_strategy("pnas", space, seed=0, overrides={"K": "3", "epochs": "10", "members": "2"})
+    _drive(s, 16)
+    assert len(s.enc) == 16 and all(v[:2] == k[:2] and v[2:] == (-1,) * 4 for k, v in s.enc.items())
+    from ganas.nas.strategies.predictors import one_hot
+
+    x = one_hot([[1, -1], [-1, 2]], [2, 3])
+    assert x.tolist() == [[0, 1, 0, 0, 0], [0, 0, 0, 0, 1]]
+    complete = make_strategy("pnas", space, seed=0, overrides={"K": "3", "epochs": "10", "encode": "complete"})
+    _drive(complete, 16)
+    assert all(v == k for k, v in complete.enc.items())

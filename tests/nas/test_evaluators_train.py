@@ -121,6 +121,10 @@ def test_bad_inputs(spy, space) -> None:
         evaluator(val_fraction=0.0)
     with pytest.raises(ConfigError, match="optimizer"):
         evaluator(optimizer="rmsprop")
+    with pytest.raises(ConfigError, match="unknown option 'epoch'.*valid: batch_size, channels"):
+        evaluator(epoch=3)
+    ev = evaluator(epochs="3", lr="1e-2", max_train="none")  # strings from the command line
+    assert (ev.settings.epochs, ev.settings.lr, ev.settings.max_train) == (3, 0.01, None)
     with pytest.raises(DataError, match="no class labels"):
         evaluator(data_spec="unlabelled").evaluate(space, space.from_string(CELL))
 

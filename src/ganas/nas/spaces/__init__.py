@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import nb201  # noqa: F401  (registers "nb201")
+from . import macro, nasnet, nb201, pnas  # noqa: F401  (each registers its space)
 from .common import SpaceBase, make_space
 
 __all__ = ["SpaceBase", "make_space"]

@@ -1,0 +1,81 @@
+"""Shared machinery of the strategies: typed settings, seeded RNGs and their state.
+
+Every strategy owns two generators, both seeded from its ``seed``: a python
+``random.Random`` (sampling, tournaments, mutations) and a ``torch.Generator``
+(controller/predictor initialisation and sampling). Their states travel in
+``state_dict()`` as plain lists/tensors, so ``torch.load(..., weights_only=True)``
+(or JSON for the python part) reloads them and a resumed search continues exactly as
+an uninterrupted one would.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from typing import Any, ClassVar, Mapping
+
+import torch
+
+from ...config import replace, to_dict
+from ...errors import CheckpointError
+from ..base import Arch, SearchSpace, Strategy
+
+
+@dataclasses.dataclass
+class NoSettings:
+    """A strategy without settings."""
+
+
+def rng_state(rng: random.Random) -> list[Any]:
+    """``random.Random.getstate()`` as a plain list (JSON- and weights_only-safe)."""
+    version, internal, gauss = rng.getstate()
+    return [version, list(internal), gauss]
+
+
+def set_rng_state(rng: random.Random, state: list[Any]) -> None:
+    version, internal, gauss = state
+    rng.setstate((int(version), tuple(int(x) for x in internal), gauss))
+
+
+class SeededStrategy(Strategy):
+    """A strategy with a settings dataclass (``Config``) and seeded python/torch RNGs."""
+
+    Config: ClassVar[type] = NoSettings
+
+    def __init__(self, space: SearchSpace, seed: int = 0, config: Any = None) -> None:
+        super().__init__(space, seed)
+        self.cfg = config if config is not None else self.Config()
+        self.rng = random.Random(seed)
+        self.gen = torch.Generator().manual_seed(seed)
+
+    # -- RNG and settings state; subclasses add their own keys -----------------------
+    def _base_state(self) -> dict[str, Any]:
+        return {
+            "strategy": self.name,
+            "seed": self.seed,
+            "config": to_dict(self.cfg),
+            "python_rng": rng_state(self.rng),
+            "torch_rng": self.gen.get_state(),
+        }
+
+    def _load_base_state(self, state: Mapping[str, Any]) -> None:
+        if state.get("strategy") != self.name:
+            raise CheckpointError(
+                f"strategy state is for {state.get('strategy')!r}, not {self.name!r}"
+            )
+        if state.get("config") != to_dict(self.cfg):
+            raise CheckpointError(
+                f"strategy {self.name!r}: saved settings {state.get('config')} differ from "
+                f"the current ones {to_dict(self.cfg)}"
+            )
+        set_rng_state(self.rng, state["python_rng"])
+        self.gen.set_state(state["torch_rng"])
+
+
+def arch_key(arch: Arch) -> tuple[int, ...]:
+    return tuple(int(a) for a in arch)
+
+
+def make_config(cls: type, overrides: Mapping[str, Any] | None) -> Any:
+    """``cls.Config`` with ``overrides`` coerced by ``ganas.config.replace``."""
+    return replace(cls.Config(), dict(overrides or {}))

@@ -1,0 +1,243 @@
+"""Strategies: proposals, learning signals, resumable state, predictors."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch.nn import functional as F
+
+from ganas.errors import ConfigError, GanasError, UnknownNameError
+from ganas.nas.base import STRATEGIES
+from ganas.nas.strategies import make_strategy
+from ganas.nas.strategies.predictors import LSTMPredictor, MLPEnsemble, spearman
+from ganas.nas.strategies.reinforce import LSTMController, TableController, ppo_loss, reinforce_loss
+
+
+def _load_toy():
+    path = Path(__file__).with_name("test_strategies_toy.py")
+    if "strategies_toy" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("strategies_toy", path)
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules["strategies_toy"] = mod
+        spec.loader.exec_module(mod)
+    return sys.modules["strategies_toy"]
+
+
+toy = _load_toy()
+
+FAST = {
+    "random": {},
+    "evolution": {"population": "5", "sample": "2"},
+    "reinforce": {"batch": "2"},
+    "reinforce-table-ppo": {"controller": "table", "algo": "ppo", "batch": "3", "lr": "0.05"},
+    "pnas": {"K": "3", "epochs": "20", "members": "2", "hidden": "8"},
+    "pnas-lstm": {"K": "3", "epochs": "10", "hidden": "8", "predictor": "lstm", "initial": "5"},
+}
+
+
+def _name(key: str) -> str:
+    return key.split("-")[0]
+
+
+def _drive(strategy, steps: int) -> list[tuple]:
+    archs = []
+    for _ in range(steps):
+        a = strategy.ask()
+        strategy.tell(a, toy.toy_reward(a))
+        archs.append(tuple(a))
+    return archs
+
+
+def test_registry_lists_all_strategies():
+    assert {"random", "evolution", "reinforce", "pnas"} <= set(STRATEGIES.list())
+
+
+def test_unknown_strategy_and_setting_are_refused():
+    space = toy.ToySpace()
+    with pytest.raises(UnknownNameError, match="valid: .*evolution"):
+        make_strategy("annealing", space)
+    with pytest.raises(ConfigError, match="valid: .*population"):
+        make_strategy("evolution", space, overrides={"populaton": "3"})
+    with pytest.raises(ConfigError):
+        make_strategy("reinforce", space, overrides={"controller": "gru"})
+    assert make_strategy("evolution", space, overrides={"population": "7"}).cfg.population == 7
+
+
+@pytest.mark.parametrize("key", sorted(FAST))
+def test_proposals_are_valid_architectures(key):
+    space = toy.ToySpace()
+    s = make_strategy(_name(key), space, seed=1, overrides=FAST[key])
+    for a in _drive(s, 25):
+        space.validate(a)
+
+
+@pytest.mark.parametrize("key", sorted(FAST))
+def test_state_round_trip_continues_identically(key):
+    """k steps, save (torch.save, weights_only load), load into a fresh instance with
+    ANOTHER seed, continue: the proposals equal those of an uninterrupted run."""
+    space = toy.ToySpace()
+    ref = make_strategy(_name(key), space, seed=3, overrides=FAST[key])
+    expected = _drive(ref, 27)
+
+    first = make_strategy(_name(key), space, seed=3, overrides=FAST[key])
+    got = _drive(first, 11)
+    buf = io.BytesIO()
+    torch.save(first.state_dict(), buf)
+    buf.seek(0)
+    state = torch.load(buf, weights_only=True)
+    fresh = make_strategy(_name(key), space, seed=99, overrides=FAST[key])
+    fresh.load_state_dict(state)
+    got += _drive(fresh, 16)
+    assert got == expected
+
+
+def test_state_of_other_settings_is_refused():
+    space = toy.ToySpace()
+    s = make_strategy("evolution", space, overrides={"population": "5"})
+    other = make_strategy("evolution", space, overrides={"population": "6"})
+    with pytest.raises(GanasError, match="settings"):
+        other.load_state_dict(s.state_dict())
+    with pytest.raises(GanasError, match="random"):
+        make_strategy("random", space).load_state_dict(s.state_dict())
+
+
+def test_random_without_repeats_exhausts_then_refuses():
+    space = toy.ToySpace(n=2, k=2)
+    s = make_strategy("random", space, seed=0)
+    seen = _drive(s, 4)
+    assert sorted(seen) == [(0, 0), (0, 1), (1, 0), (1, 1)]
+    with pytest.raises(GanasError, match="all 4 architectures"):
+        s.ask()
+    rep = make_strategy("random", space, seed=0, overrides={"no_repeats": "false"})
+    assert len(set(_drive(rep, 12))) <= 4  # with repeats allowed it keeps going
+
+
+def test_evolution_ages_population_and_mutates_one_decision():
+    space = toy.ToySpace()
+    s = make_strategy("evolution", space, seed=0, overrides={"population": "4", "sample": "2"})
+    for step in range(30):
+        pop_before = [a for a, _ in s.population]
+        a = s.ask()
+        if step >= 4:  # after the random initial population: a mutation of a member
+            assert any(sum(x != y for x, y in zip(a, p)) == 1 for p in pop_before)
+        s.tell(a, toy.toy_reward(a))
+        assert len(s.population) == min(step + 1, 4)
+        assert s.population[-1][0] == tuple(a)  # newest last; the oldest left
+
+
+def test_evolution_beats_random_on_toy():
+    space = toy.ToySpace(n=8, k=4)
+    best = {}
+    for name in ("random", "evolution"):
+        best[name] = np.mean([max(map(toy.toy_reward, _drive(make_strategy(name, space, seed=s), 120)))
+                              for s in range(5)])
+    assert best["evolution"] > best["random"]
+
+
+def test_lstm_controller_shape_and_init():
+    c = LSTMController([4, 3, 5], hidden=35, layers=2, generator=torch.Generator().manual_seed(0))
+    assert c.lstm.num_layers == 2 and c.lstm.hidden_size == 35
+    for p in c.parameters():
+        assert float(p.detach().abs().max()) <= 0.08
+    archs = torch.tensor([[1, 2, 4], [0, 0, 0]])
+    assert [tuple(l.shape) for l in c.logits(archs)] == [(2, 4), (2, 3), (2, 5)]
+
+
+@pytest.mark.parametrize("kind", ["lstm", "table"])
+def test_reinforce_gradient_matches_hand_derivation(kind):
+    """One decision: d loss / d logits = -(R - b) * (onehot(a) - softmax(logits))."""
+    g = torch.Generator().manual_seed(0)
+    c = LSTMController([5], generator=g) if kind == "lstm" else TableController([5], generator=g)
+    archs = torch.tensor([[3]])
+    logits = c.logits(archs)
+    logits[0].retain_grad()
+    adv = torch.tensor([0.7 - 0.45])  # R - b
+    reinforce_loss(logits, archs, adv).backward()
+    expected = -(0.7 - 0.45) * (F.one_hot(torch.tensor([3]), 5).float() - F.softmax(logits[0].detach(), -1))
+    assert torch.allclose(logits[0].grad, expected, atol=1e-6)
+
+
+def test_ppo_clipping_stops_gradient_beyond_the_trust_region():
+    c = TableController([4], generator=torch.Generator().manual_seed(0))
+    archs = torch.tensor([[2]])
+    with torch.no_grad():
+        logp = F.log_softmax(c.alphas[0], -1)[2]
+    # ratio = 2 > 1 + clip with a positive advantage: the clipped term is constant
+    ppo_loss(c.logits(archs), archs, torch.tensor([1.0]), (logp - np.log(2.0)).reshape(1), clip=0.2).backward()
+    assert float(c.alphas[0].grad.abs().max()) == 0.0
+    c.alphas[0].grad = None
+    ppo_loss(c.logits(archs), archs, torch.tensor([1.0]), logp.reshape(1), clip=0.2).backward()
+    assert float(c.alphas[0].grad.abs().max()) > 0.0
+
+
+@pytest.mark.parametrize("settings", [
+    {"controller": "table", "lr": "0.05", "batch": "1"},
+    {"controller": "lstm", "lr": "0.01", "batch": "4"},
+    {"controller": "table", "lr": "0.05", "batch": "4", "algo": "ppo"},
+])
+def test_reinforce_learns_on_toy(settings):
+    space = toy.ToySpace()
+    s = make_strategy("reinforce", space, seed=0, overrides=settings)
+    rewards = [toy.toy_reward(a) for a in _drive(s, 240)]
+    assert np.mean(rewards[-60:]) > np.mean(rewards[:60]) + 5.0
+
+
+def test_reinforce_baseline_orders():
+    space = toy.ToySpace()
+    after = make_strategy("reinforce", space, overrides={"baseline_order": "after", "baseline_decay": "0.5"})
+    assert after._advantage(10.0) == 0.0  # no earlier reward: no signal
+    assert after._advantage(20.0) == pytest.approx(10.0)  # against the average of [10]
+    before = make_strategy("reinforce", space, overrides={"baseline_order": "before", "baseline_decay": "0.5"})
+    before._advantage(10.0)
+    # bias-corrected EMA of [10, 20] with decay 0.5 = (0.25*10 + 0.5*20) / 0.75
+    assert before._advantage(20.0) == pytest.approx(20.0 - (0.25 * 10 + 0.5 * 20) / 0.75)
+
+
+def test_pnas_grows_level_by_level():
+    space = toy.ToySpace()  # 3 levels, 16 initial partials, 16 expansions each
+    s = make_strategy("pnas", space, seed=0, overrides={"K": "4", "epochs": "30", "members": "2"})
+    archs = _drive(s, 16)
+    assert sorted(archs) == sorted({space.complete(p) for p in space.initial()})  # level 1: all
+    best_l1 = sorted(archs, key=toy.toy_reward, reverse=True)[:4]
+    level2 = _drive(s, 4)
+    for a in level2:  # each is a one-step expansion of one of the 4 best level-1 cells
+        assert a[:2] in {b[:2] for b in best_l1} and a[4:] == (0, 0)
+    rest = _drive(s, 20)
+    assert len(set(archs + level2 + rest)) == 40  # never a repeat
+    st = s.stats()
+    assert [x["level"] for x in st][:2] == [2, 3] and all(x["evaluated"] == 4 for x in st)
+    assert all(x["spearman"] is None or -1.0 <= x["spearman"] <= 1.0 for x in st)
+
+
+def test_pnas_needs_a_progressive_space():
+    with pytest.raises(ConfigError, match="progressive"):
+        make_strategy("pnas", toy.ToySpace(progressive=False))
+
+
+def test_pnas_finds_the_toy_optimum_with_few_queries():
+    space = toy.ToySpace()
+    s = make_strategy("pnas", space, seed=0, overrides={"K": "4", "epochs": "60"})
+    assert max(map(toy.toy_reward, _drive(s, 40))) >= 99.0  # 4,096 archs; optimum 100
+
+
+@pytest.mark.parametrize("cls,threshold", [(MLPEnsemble, 0.9), (LSTMPredictor, 0.9)])
+def test_predictor_ranks_held_out_points(cls, threshold):
+    """A smooth function of 6 tokens; fit on 120 points, rank 200 others."""
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 4, size=(320, 6))
+    y = 100 - ((x - np.array([3, 1, 2, 0, 3, 2])) ** 2).sum(1) + 0.5 * x[:, 0] * x[:, 1]
+    p = cls([4] * 6, torch.Generator().manual_seed(0), epochs=150)
+    p.fit(x[:120].tolist(), y[:120].tolist())
+    assert spearman(p.predict(x[120:].tolist()), y[120:]) > threshold
+
+
+def test_spearman_undefined_cases():
+    assert spearman([1, 2], [2, 1]) is None
+    assert spearman([1, 1, 1], [1, 2, 3]) is None
+    assert spearman([1, 2, 3], [3, 2, 1]) == pytest.approx(-1.0)

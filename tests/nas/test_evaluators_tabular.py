@@ -100,6 +100,7 @@ def test_tables_in_enumeration_order(tmp_path: Path, space) -> None:
 def test_registered_and_arch_list_accepted(tmp_path: Path, space) -> None:
     truth = make_tables(tmp_path, space)
     ev = EVALUATORS.create("tabular", str(tmp_path), dataset="cifar100", expected_rows=None)
+    assert (ev.settings.dataset, ev.settings.path) == ("cifar100", str(tmp_path))
     s = next(iter(truth))
     assert ev.evaluate(space, list(space.from_string(s))).reward == pytest.approx(truth[s]["c100_val12"] / 100)
 

@@ -121,6 +121,10 @@ def test_bad_inputs(spy, space) -> None:
         evaluator(val_fraction=0.0)
     with pytest.raises(ConfigError, match="optimizer"):
         evaluator(optimizer="rmsprop")
+    with pytest.raises(ConfigError, match="unknown option 'epoch'.*valid: batch_size, channels"):
+        evaluator(epoch=3)
+    ev = evaluator(epochs="3", lr="1e-2", max_train="none")  # strings from the command line
+    assert (ev.settings.epochs, ev.settings.lr, ev.settings.max_train) == (3, 0.01, None)
     with pytest.raises(DataError, match="no class labels"):
         evaluator(data_spec="unlabelled").evaluate(space, space.from_string(CELL))
 
@@ -247,3 +251,25 @@ def test_best_from_search_errors(tmp_path: Path) -> None:
     (tmp_path / "best.json").write_text(json.dumps({"arch": "|conv~0|"}))
     with pytest.raises(DataError, match="not in space 'nb201'"):
         best_from_search(tmp_path)
+
+
+def test_best_from_search_reads_a_real_search_run(tmp_path: Path) -> None:
+    """The reader against the search loop's own files (search.yaml, best.json)."""
+    from ganas.nas.search import run_search
+    from ganas.nas.strategies import make_strategy
+
+    space = make_space("nb201", {"C": 4, "N": 1})
+
+    class Formula:  # a deterministic stand-in evaluator: a distinct reward per architecture
+        name = "formula"
+
+        def evaluate(self, sp, arch, seed=0):
+            from ganas.nas.base import EvalResult
+
+            return EvalResult(reward=int("".join(map(str, arch)), 5) / 15625, metrics={}, cost={})
+
+    res = run_search(space, make_strategy("random", space, seed=0), Formula(), 5, tmp_path / "run", seed=0)
+    sp, arch = best_from_search(tmp_path / "run")
+    journal = [json.loads(x) for x in (tmp_path / "run" / "journal.jsonl").read_text().splitlines()]
+    assert sp.name == "nb201" and sp.settings.C == 4
+    assert sp.to_string(arch) == max(journal, key=lambda e: e["reward"])["arch"] == space.to_string(res.best_arch)

@@ -1,7 +1,7 @@
 """After a search: retrain the chosen architecture from scratch, export it, load it back.
 
 - ``retrain``: train on the training split (all of it, or minus a validation carve-out)
-  with the same recipe as search-time children (``evaluators.common.TrainRecipe``) but
+  with the same recipe as search-time children (``evaluators.common.TrainSettings``) but
   usually longer, then report TEST accuracy -- the only place ganas reads a test split in
   NAS. The data spec may differ from the search's (transfer, as NASNet moved CIFAR-10
   cells to ImageNet).
@@ -26,9 +26,10 @@ import torch
 import yaml
 from torch import nn
 
+from ..config import to_dict
 from ..errors import CheckpointError, ConfigError, DataError
 from .base import Arch, SearchSpace
-from .evaluators.common import TrainRecipe, accuracy, carve_validation, fit_and_score, load_split, resolve_device
+from .evaluators.common import accuracy, carve_validation, fit_and_score, load_split, make_settings, resolve_device
 
 EXPORT_FORMAT = "ganas-nas-export"
 EXPORT_VERSION = 1
@@ -50,54 +51,42 @@ def retrain(
     arch: Arch,
     data_spec: str,
     epochs: int = 12,
-    batch_size: int = 256,
-    lr: float | None = None,
-    optimizer: str = "sgd",
-    momentum: float = 0.9,
-    nesterov: bool = True,
-    weight_decay: float | None = None,
-    val_fraction: float = 0.0,
-    image_size: int = 32,
-    channels: int = 3,
-    device: str = "cpu",
     seed: int = 0,
-    max_train: int | None = None,
-    max_test: int | None = None,
+    val_fraction: float = 0.0,
     out_file: str | Path | None = None,
+    **options: Any,
 ) -> dict[str, Any]:
     """Train ``arch`` from scratch on ``data_spec``'s training split and test it.
 
     ``val_fraction`` > 0 holds out that share of the training split (same carve-out as the
     train evaluator) and also reports ``val_acc``. ``out_file`` (``.pt``) saves the
-    trained weights with ``export``. Accuracies in the result are percentages.
+    trained weights with ``export``. ``options`` are ``TrainSettings`` fields (batch_size,
+    optimizer, lr, image_size, channels, device, max_train, max_test...). Accuracies in
+    the result are percentages.
     """
     arch = tuple(arch)
     space.validate(arch)
-    recipe = TrainRecipe(epochs, batch_size, optimizer, lr, momentum, nesterov, weight_decay)  # type: ignore[arg-type]
-    recipe.validate()
-    dev = resolve_device(device)
+    st = make_settings({"data_spec": data_spec, "epochs": epochs, "val_fraction": val_fraction, **options})
     if out_file is not None and Path(out_file).suffix != ".pt":
         raise ConfigError(f"retrain: out_file {str(out_file)!r} must end in .pt (trained weights); use export for .py")
-    full = load_split(data_spec, "train", image_size, channels, max_train)
-    train, val = carve_validation(full, val_fraction)
-    test = load_split(data_spec, "test", image_size, channels, max_test)
+    full = load_split(data_spec, "train", st.image_size, st.channels, st.max_train)
+    train, val = carve_validation(full, st.val_fraction, st.split_seed)
+    test = load_split(data_spec, "test", st.image_size, st.channels, st.max_test)
     if test.num_classes != train.num_classes:
         raise DataError(f"data spec {data_spec!r}: train has {train.num_classes} classes, test {test.num_classes}")
-    shape = (int(channels), int(image_size), int(image_size))
-    model, r = fit_and_score(
-        lambda: space.build(arch, shape, train.num_classes), train, test, recipe, seed, dev, shape
-    )
+    model, r = fit_and_score(lambda: space.build(arch, st.input_shape, train.num_classes), train, test, st, seed)
     result: dict[str, Any] = {
         "space": space.name,
         "settings": _space_settings(space),
         "arch": space.to_string(arch),
         "data": data_spec,
-        "epochs": int(epochs),
+        "train_settings": to_dict(st),
+        "epochs": st.epochs,
         "seed": int(seed),
         "train_items": len(train),
         "test_items": len(test),
         "test_acc": 100.0 * r["acc"],
-        "val_acc": None if val is None else 100.0 * accuracy(model, val, dev),
+        "val_acc": None if val is None else 100.0 * accuracy(model, val, resolve_device(st.device)),
         "train_loss": r["train_loss"],
         "params": int(r["params"]),
         "flops": int(r["flops"]),
@@ -105,7 +94,7 @@ def retrain(
     }
     if out_file is not None:
         metrics = {k: result[k] for k in ("test_acc", "val_acc", "data", "epochs", "seed") if result[k] is not None}
-        export(space, arch, out_file, shape, train.num_classes, model=model, metrics=metrics)
+        export(space, arch, out_file, st.input_shape, train.num_classes, model=model, metrics=metrics)
         result["out_file"] = str(out_file)
     return result
 

@@ -16,26 +16,41 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import Callable, Literal
+from typing import Any, Callable, Literal, Mapping
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ...config import replace
 from ...errors import ConfigError, DataError, NonFiniteLossError
 
 
 @dataclass
-class TrainRecipe:
-    """The fixed child-training recipe (defaults: NAS-Bench-201's)."""
+class TrainSettings:
+    """Child training and retraining settings (recipe defaults: NAS-Bench-201's).
 
-    epochs: int = 12
+    ``lr``/``weight_decay`` None take the optimizer's default (sgd: 0.1 / 5e-4; adam:
+    1e-3 / 0). ``max_train``/``max_test`` cap the items loaded (the first ones; CPU
+    budgets); ``max_test`` is used by ``retrain`` only. ``split_seed`` fixes the
+    validation carve-out (the same for every child).
+    """
+
+    data_spec: str = "digits"
+    epochs: int = 1
     batch_size: int = 256
     optimizer: Literal["sgd", "adam"] = "sgd"
-    lr: float | None = None  # None: 0.1 for sgd, 1e-3 for adam
+    lr: float | None = None
     momentum: float = 0.9
     nesterov: bool = True
-    weight_decay: float | None = None  # None: 5e-4 for sgd, 0 for adam
+    weight_decay: float | None = None
+    val_fraction: float = 0.1
+    image_size: int = 32
+    channels: int = 3
+    device: str = "cpu"
+    max_train: int | None = None
+    max_test: int | None = None
+    split_seed: int = 0
 
     def validate(self) -> None:
         if self.epochs < 1:
@@ -46,6 +61,14 @@ class TrainRecipe:
             raise ConfigError(f"optimizer must be 'sgd' or 'adam', got {self.optimizer!r}")
         if self.lr is not None and not self.lr > 0:
             raise ConfigError(f"lr must be > 0, got {self.lr}")
+        if not 0.0 <= self.val_fraction < 1.0:
+            raise ConfigError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
+        if self.image_size < 1 or self.channels < 1:
+            raise ConfigError(f"image_size and channels must be >= 1, got {self.image_size}, {self.channels}")
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        return (self.channels, self.image_size, self.image_size)
 
     def make_optimizer(self, params: list[nn.Parameter]) -> torch.optim.Optimizer:
         if self.optimizer == "adam":
@@ -55,6 +78,12 @@ class TrainRecipe:
         lr = 0.1 if self.lr is None else self.lr
         wd = 5e-4 if self.weight_decay is None else self.weight_decay
         return torch.optim.SGD(params, lr=lr, momentum=self.momentum, nesterov=self.nesterov, weight_decay=wd)
+
+
+def make_settings(overrides: Mapping[str, Any]) -> TrainSettings:
+    """``TrainSettings`` with ``overrides`` applied (strings coerced, unknown keys refused
+    with the list of valid ones, values validated)."""
+    return replace(TrainSettings(), dict(overrides))
 
 
 @dataclass
@@ -129,9 +158,9 @@ def resolve_device(device: str) -> torch.device:
 
 
 def train_model(
-    model: nn.Module, data: LabelledData, recipe: TrainRecipe, seed: int, device: torch.device
+    model: nn.Module, data: LabelledData, recipe: TrainSettings, seed: int, device: torch.device
 ) -> dict[str, float]:
-    """Train ``model`` in place with ``recipe``; batches shuffled by a generator seeded with
+    """Train ``model`` in place with the recipe of ``recipe``; batches shuffled by a generator seeded with
     ``seed``. Returns {"train_loss": mean loss of the last epoch, "steps"}. Raises
     NonFiniteLossError on a NaN/inf loss (naming epoch and step)."""
     recipe.validate()
@@ -188,10 +217,8 @@ def fit_and_score(
     build: Callable[[], nn.Module],
     train: LabelledData,
     score_on: LabelledData,
-    recipe: TrainRecipe,
+    recipe: TrainSettings,
     seed: int,
-    device: torch.device,
-    input_shape: tuple[int, int, int],
 ) -> tuple[nn.Module, dict[str, float]]:
     """Build (seeded), count cost, train, and score: the one path for search-time child
     training and for retraining. Returns (model, {"acc" (fraction), "train_loss",
@@ -201,7 +228,8 @@ def fit_and_score(
     t0 = time.perf_counter()
     model = build_seeded(build, seed)
     params = float(count_params(model))
-    flops = float(count_flops(model, input_shape))
+    flops = float(count_flops(model, recipe.input_shape))
+    device = resolve_device(recipe.device)
     # Dropout and other stochastic layers draw from the global RNG: keep it seeded too.
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(seed) + 1)

@@ -52,6 +52,15 @@ HP12_ARCH = "arch_str"
 HP200_ARCH = "ArchitectureString"
 
 
+@dataclass
+class TabularSettings:
+    """What a tabular evaluator was made from (recorded in a search's ``search.yaml``)."""
+
+    path: str = ""
+    dataset: str = "cifar10"
+    expected_rows: int | None = NB201_SIZE
+
+
 @dataclass(frozen=True)
 class _DatasetColumns:
     name: str  # canonical name
@@ -149,6 +158,7 @@ class TabularEvaluator(Evaluator):
 
     def __init__(self, path: str | Path, dataset: str = "cifar10", expected_rows: int | None = NB201_SIZE) -> None:
         self.dataset = resolve_dataset(dataset)
+        self.settings = TabularSettings(str(path), self.dataset, expected_rows)
         cols = _DATASETS[self.dataset]
         spec = str(path)
         if spec.startswith("nats:"):

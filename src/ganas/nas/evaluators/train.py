@@ -8,7 +8,7 @@ read during a search (``retrain`` reports test accuracy afterwards).
 - Data: the training split of ``data_spec`` is loaded once per evaluator and kept in
   memory; the validation part is a fixed permutation (``split_seed``), the same for every
   child, so rewards are comparable.
-- Recipe: ``common.TrainRecipe`` (NAS-Bench-201's SGD/cosine by default; Adam for tiny
+- Recipe: ``common.TrainSettings`` (NAS-Bench-201's SGD/cosine by default; Adam for tiny
   budgets), the same for every child.
 - Seeding: weight init and batch order follow ``seed``; on CPU the same (arch, seed)
   gives the same reward.
@@ -19,61 +19,41 @@ read during a search (``retrain`` reports test accuracy afterwards).
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 from ...errors import ConfigError, NonFiniteLossError
 from ..base import EVALUATORS, Arch, EvalResult, Evaluator, SearchSpace
-from .common import LabelledData, TrainRecipe, carve_validation, fit_and_score, load_split, resolve_device
+from .common import LabelledData, carve_validation, fit_and_score, load_split, make_settings
 
 
 @EVALUATORS.register("train", help="train each child briefly; reward = accuracy on a val split of the training data")
 class TrainEvaluator(Evaluator):
     """Train each child on ``data_spec`` for ``epochs``; reward = validation accuracy.
 
-    ``max_train`` caps the training items loaded (the first ones; for CPU budgets).
-    ``lr``/``weight_decay`` None take the optimizer's default (see ``TrainRecipe``).
+    Other options (batch_size, optimizer, lr, momentum, nesterov, weight_decay,
+    val_fraction, image_size, channels, device, max_train, split_seed) are the fields of
+    ``common.TrainSettings``; strings are coerced and unknown names refused. The
+    settings are kept in ``self.settings`` (the search journal records them).
     """
 
     name = "train"
 
-    def __init__(
-        self,
-        data_spec: str = "digits",
-        epochs: int = 1,
-        batch_size: int = 256,
-        lr: float | None = None,
-        optimizer: str = "sgd",
-        momentum: float = 0.9,
-        nesterov: bool = True,
-        weight_decay: float | None = None,
-        val_fraction: float = 0.1,
-        image_size: int = 32,
-        channels: int = 3,
-        device: str = "cpu",
-        max_train: int | None = None,
-        split_seed: int = 0,
-    ) -> None:
-        if not 0.0 < val_fraction < 1.0:
-            raise ConfigError(f"train evaluator: val_fraction must be in (0, 1), got {val_fraction}")
-        self.data_spec = data_spec
-        self.recipe = TrainRecipe(epochs, batch_size, optimizer, lr, momentum, nesterov, weight_decay)  # type: ignore[arg-type]
-        self.recipe.validate()
-        self.val_fraction = float(val_fraction)
-        self.image_size = int(image_size)
-        self.channels = int(channels)
-        self.device = resolve_device(device)
-        self.max_train = max_train
-        self.split_seed = int(split_seed)
+    def __init__(self, data_spec: str = "digits", epochs: int = 1, **options: Any) -> None:
+        self.settings = make_settings({"data_spec": data_spec, "epochs": epochs, **options})
+        if self.settings.val_fraction <= 0.0:
+            raise ConfigError(f"train evaluator: val_fraction must be in (0, 1), got {self.settings.val_fraction}")
         self._data: tuple[LabelledData, LabelledData] | None = None
 
     @property
     def input_shape(self) -> tuple[int, int, int]:
-        return (self.channels, self.image_size, self.image_size)
+        return self.settings.input_shape
 
     def data(self) -> tuple[LabelledData, LabelledData]:
         """(train-minus-val, val), loaded on first use and cached."""
         if self._data is None:
-            full = load_split(self.data_spec, "train", self.image_size, self.channels, self.max_train)
-            train, val = carve_validation(full, self.val_fraction, self.split_seed)
+            st = self.settings
+            full = load_split(st.data_spec, "train", st.image_size, st.channels, st.max_train)
+            train, val = carve_validation(full, st.val_fraction, st.split_seed)
             assert val is not None
             self._data = (train, val)
         return self._data
@@ -87,8 +67,7 @@ class TrainEvaluator(Evaluator):
         arch = tuple(arch)
         try:
             _, r = fit_and_score(
-                lambda: space.build(arch, self.input_shape, train.num_classes),
-                train, val, self.recipe, seed, self.device, self.input_shape,
+                lambda: space.build(arch, self.input_shape, train.num_classes), train, val, self.settings, seed
             )
         except NonFiniteLossError as e:
             # NOTE: a diverging child scores 0 instead of stopping the whole search; the

@@ -34,6 +34,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     from .data import list_datasets
     from .gan import METHODS
     from .nas import EVALUATORS, EXECUTORS, SPACES, STRATEGIES
+    from .nas import evaluators, executors, strategies  # noqa: F401  (they register on import)
 
     table = {
         "methods": METHODS.describe(),

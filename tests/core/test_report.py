@@ -35,4 +35,4 @@ def test_search_report(tmp_path):
     rows = [{"i": i, "arch": f"a{i}", "reward": r, "metrics": {"test_acc": r + 1}} for i, r in enumerate([1, 3, 2])]
     (tmp_path / "journal.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     html = write_search_report(tmp_path).read_text()
-    assert "a1" in html and "search progress" in html and "reported (test) of best" in html
+    assert "a1" in html and "search progress" in html and "reported test accuracy of the best so far" in html

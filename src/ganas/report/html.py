@@ -145,9 +145,10 @@ def write_search_report(search_dir: str | Path) -> Path:
             rep.append(best_row.get("metrics", {}).get("test_acc"))
         xs = list(range(1, len(rows) + 1))
         series = {"best reward so far": (xs, best_so_far), "reward": (xs, [r["reward"] for r in rows])}
+        body.append(line_chart(series, title="search progress", xlabel="evaluations", ylabel="reward"))
         if all(isinstance(v, (int, float)) for v in rep):
-            series["reported (test) of best"] = (xs, rep)
-        body.append(line_chart(series, title="search progress", xlabel="evaluations", ylabel="accuracy"))
+            body.append(line_chart({"reported test accuracy of the best so far": (xs, rep)},
+                                   title="reported (test) accuracy", xlabel="evaluations", ylabel="%"))
         body.append("<h2>Best architecture</h2>" + _table(
             [("arch", best_row.get("arch")), ("reward", best_row.get("reward")), ("found at", best_row.get("i"))]
             + [(k, v) for k, v in best_row.get("metrics", {}).items()]

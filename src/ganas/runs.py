@@ -9,9 +9,9 @@ The CLI is a thin layer over these functions; they are the Python API for script
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
-from dataclasses import replace as dc_replace
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -173,16 +173,28 @@ def arithmetic_run(run_dir: Path, out: Path, a: str, b: str, c: str, seed: int =
     from .images import save_grid
     from .metrics import get_classifier
 
+    from .data import parse_spec
+
     name, method, payload = load_run(run_dir, device)
-    data = payload.get("data", "")
-    if not str(data).startswith("shapes"):
-        raise ConfigError(f"arithmetic picks groups by factors of the built-in shapes data; this run used {data!r}")
+    data = parse_spec(str(payload.get("data", "")))
+    if data.name != "shapes":
+        raise ConfigError(f"arithmetic picks groups by factors of the built-in shapes data; this run used {str(data)!r}")
+    from .data.shapes import FACTORS
+
     groups = {"A": _parse_factors(a), "B": _parse_factors(b), "C": _parse_factors(c)}
+    for group in groups.values():
+        for f, v in group.items():
+            if f not in FACTORS:
+                raise ConfigError(f"unknown shapes factor {f!r}; valid: {', '.join(FACTORS)}")
+            if v not in FACTORS[f]:
+                raise ConfigError(f"unknown {f} {v!r}; valid: {', '.join(FACTORS[f])}")
     cfg = method.config
     factors = sorted({f for g in groups.values() for f in g})
     clfs = {}
     for f in factors:
-        clfs[f] = get_classifier(f"shapes?label={f}", cfg.image_size, cfg.channels)
+        # a classifier of factor f on the run's own shapes data (same view, seed, size)
+        spec = dataclasses.replace(data, params={**data.params, "label": f})
+        clfs[f] = get_classifier(str(spec), cfg.image_size, cfg.channels)
     dev = next(method.parameters()).device
 
     def classify(images: torch.Tensor) -> list[dict[str, tuple[str, float]]]:

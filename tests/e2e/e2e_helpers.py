@@ -50,3 +50,24 @@ def assert_error(res: CliResult, *needles: str) -> None:
 def external_urls(html: str) -> list[str]:
     """http(s) URLs in a page, other than the SVG namespace."""
     return [u for u in re.findall(r"https?://[^\s\"'<>)]+", html) if u != "http://www.w3.org/2000/svg"]
+
+
+#: the synthetic NAS-Bench-201 scores per op: every edge's best op is nor_conv_3x3, so the
+#: all-nor_conv_3x3 cell is the unique optimum (its 200-epoch test accuracy is 94.37)
+OP_SCORE = {"none": 0, "skip_connect": 1, "nor_conv_1x1": 3, "nor_conv_3x3": 4, "avg_pool_3x3": 2}
+NB201_OPTIMUM = 94.37
+
+
+def nb201_score(arch_str: str) -> int:
+    """Sum of ``OP_SCORE`` over the 6 edges of an NB201 cell string (0..24)."""
+    ops = [tok.split("~")[0] for tok in arch_str.replace("+", "").split("|") if tok]
+    assert len(ops) == 6, arch_str
+    return sum(OP_SCORE[o] for o in ops)
+
+
+def nb201_val12(arch_str: str) -> float:
+    return round(30.0 + 2.0 * nb201_score(arch_str), 4)
+
+
+def nb201_test200(arch_str: str) -> float:
+    return round(60.0 + nb201_score(arch_str) * (NB201_OPTIMUM - 60.0) / 24, 4)

@@ -97,3 +97,23 @@ def test_bad_integer_flag_is_an_argparse_error(cli, tmp_path: Path) -> None:
     res = cli("sample", tmp_path, "--n", "nine", "--out", tmp_path / "s.png")
     assert res.rc == 2
     assert "--n" in res.err and "nine" in res.err
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: runs.interpolate_run does not check rows >= 1: --rows 0 -> "
+                   "ValueError from torch.cat (runs.py:144), --rows -2 -> RuntimeError (runs.py:143); traceback, exit 1")
+@pytest.mark.parametrize("rows", [0, -2])
+def test_interpolate_bad_rows(cli, digits_run: Path, tmp_path: Path, rows: int) -> None:
+    assert_error(cli("interpolate", digits_run, "--out", tmp_path / "i.png", "--rows", rows, "--device", "cpu"), "rows")
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: runs.sample_run does not check n >= 1: --n -1 -> RuntimeError "
+                   "'negative dimension' from the latent sampler (runs.py:130); traceback, exit 1")
+def test_sample_negative_n(cli, digits_run: Path, tmp_path: Path) -> None:
+    assert_error(cli("sample", digits_run, "--n", -1, "--out", tmp_path / "s.png", "--device", "cpu"), "-1")
+
+
+def test_sample_zero_n_and_interpolate_one_step(cli, digits_run: Path, tmp_path: Path) -> None:
+    assert_error(cli("sample", digits_run, "--n", 0, "--out", tmp_path / "s.png", "--device", "cpu"))
+    assert_error(cli("interpolate", digits_run, "--out", tmp_path / "i.png", "--steps", 1, "--device", "cpu"),
+                 "steps", ">= 2")
+    assert not (tmp_path / "s.png").exists() and not (tmp_path / "i.png").exists()

@@ -139,6 +139,12 @@ def test_train_writes_a_run_and_resumes_without_sets(cli, tmp_path: Path) -> Non
     assert cfg["config"]["ngf"] == 8 and cfg["config"]["image_size"] == 16  # the run's own settings kept
     assert cfg["train"]["steps"] == 20
     assert external_urls((run / "report.html").read_text()) == []
+    # again at the same step count: nothing to do, nothing logged twice
+    res = cli("train", "dcgan", "--data", "digits", "--out", run, "--steps", 20, "--quiet", "--device", "cpu")
+    assert res.rc == 0 and "completed at step 20" in res.out
+    assert _metric_steps(run) == [5, 10, 15, 20]
+    # fewer steps than done is refused, naming the count
+    assert_error(cli("train", "dcgan", "--data", "digits", "--out", run, "--steps", 10, "--quiet"), "steps", "20")
 
     # a conflicting --set is refused, naming the key; nothing is trained
     res = cli("train", "dcgan", "--data", "digits", "--out", run, "--steps", 30, "--set", "ngf=16", "--quiet")
@@ -187,6 +193,16 @@ def test_interpolate_writes_rows_by_steps_grid(cli, digits_run: Path, tmp_path: 
     assert res.rc == 0, res.err
     with Image.open(tmp_path / "lin.png") as im:
         assert im.size == (3 * 18 + 2, 1 * 18 + 2)
+
+
+def test_report_rewrites_a_run_report(cli, digits_run: Path) -> None:
+    report = digits_run / "report.html"
+    report.unlink()
+    res = cli("report", digits_run)
+    assert res.rc == 0, res.err
+    assert res.out.strip() == str(report)
+    html = report.read_text()
+    assert "<html" in html.lower() and external_urls(html) == []
 
 
 def test_eval_json_keys_values_and_eval_json_file(cli, digits_run: Path) -> None:

@@ -79,6 +79,14 @@ def test_search_writes_journal_best_report_plot(cli, nb201_table: Path, tmp_path
     assert len(_journal(out)) == 40
 
 
+def test_report_rewrites_a_search_report(cli, search_dir: Path) -> None:
+    before = (search_dir / "report.html").read_text()
+    res = cli("report", search_dir)
+    assert res.rc == 0, res.err
+    assert res.out.strip() == str(search_dir / "report.html")
+    assert (search_dir / "report.html").read_text() == before  # same search, same page
+
+
 def test_seeds_json_summary(cli, nb201_table: Path) -> None:
     res = cli("search", "--space", "nb201", "--strategy", "evolution", "--benchmark", nb201_table,
               "--budget", 30, "--seeds", "0-4", "--json")

@@ -12,7 +12,7 @@ queries each strategy needs to return a >= 94.3% cell (94.37 is the best of the
 15,625; only 6 cells reach 94.3, and the cell with the best 12-epoch validation
 accuracy is one of them -- so this measures finding the top of the search signal).
 
-Settings (documented in docs/benchmarks_nas.md):
+Settings (documented in docs/benchmarks.md):
 - random: uniform, no repeats.
 - evolution: population 10, tournament 3 (Real et al. 2019; NB201's setting).
 - reinforce: the NB201 reference settings (D-X-Y/AutoDL-Projects
@@ -64,12 +64,12 @@ def _fmt_q(v: float | None) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", default="/work/shared/data/nas-bench-201")
+    ap.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data" / "nas-bench-201"))
     ap.add_argument("--seeds", type=int, default=100)
     ap.add_argument("--budget", type=int, default=100)
     ap.add_argument("--long-seeds", type=int, default=20, help="seeds of part 2 (0: skip it)")
     ap.add_argument("--first-seed", type=int, default=1000)
-    ap.add_argument("--out", default="docs/benchmarks_nas.md")
+    ap.add_argument("--out", default="docs/benchmarks.md")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     space = make_space("nb201", None)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .config import load_yaml, parse_sets
-from .errors import ConfigError, GanasError
+from .errors import GanasError
 
 
 # ----------------------------------------------------------------------------- helpers

@@ -9,18 +9,15 @@ NOTE: we do not depend on torchvision; the padding colour here is black (0) as t
 
 from __future__ import annotations
 
-import contextlib
 import math
-import os
-import tempfile
 from pathlib import Path
-from typing import BinaryIO, Callable
 
 import numpy as np
 import torch
 from PIL import Image
 
 from .errors import GanasError
+from .fileio import atomic_write
 
 
 def to_uint8(x: torch.Tensor) -> np.ndarray:
@@ -54,32 +51,6 @@ def make_grid(images: torch.Tensor, nrow: int | None = None, padding: int = 2) -
         y, x = r * hp + padding, col * wp + padding
         grid[y : y + h, x : x + w] = pix[i]
     return grid
-
-
-def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
-    """Write a file atomically: temp file in the same folder, flush, fsync, ``os.replace``,
-    then fsync the folder, so a crash leaves either the old file or the whole new one.
-
-    The one atomic writer of the package (sample grids here, checkpoints in ``ganas.train``).
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    if hasattr(os, "O_DIRECTORY"):  # POSIX: make the rename itself durable
-        dfd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
 
 
 def save_grid(images: torch.Tensor, path: str | Path, nrow: int | None = None, padding: int = 2) -> Path:

@@ -18,7 +18,7 @@ from typing import Any, Callable, Mapping
 import torch
 import yaml
 
-from .config import route_overrides, to_dict
+from .config import route_overrides
 from .errors import ConfigError, GanasError
 
 

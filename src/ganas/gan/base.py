@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from typing import Any, ClassVar, ContextManager, Mapping
+from typing import Any, ClassVar, Mapping
 
 import torch
 from torch import nn

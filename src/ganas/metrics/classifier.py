@@ -32,7 +32,6 @@ import json
 import logging
 import os
 import re
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +43,7 @@ from torch import nn
 
 from ..data.base import DataOptions
 from ..errors import CheckpointError, DataError, NonFiniteLossError
+from ..fileio import atomic_write
 from .features import FEATURES
 
 log = logging.getLogger(__name__)
@@ -289,18 +289,10 @@ def _digest(meta: dict[str, Any], state: dict[str, torch.Tensor]) -> str:
 
 
 def save_classifier(path: Path, model: SmallClassifier, meta: dict[str, Any]) -> None:
-    """Write atomically (temporary file in the same folder, then ``os.replace``)."""
+    """Write atomically (``ganas.fileio.atomic_write``)."""
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     payload = {"meta": meta, "state_dict": state, "digest": _digest(meta, state)}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda f: torch.save(payload, f))
 
 
 def load_classifier(

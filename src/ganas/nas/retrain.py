@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import uuid
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ import yaml
 from torch import nn
 
 from ..config import to_dict
+from ..fileio import atomic_write, atomic_write_text
 from ..errors import CheckpointError, ConfigError, DataError
 from .base import Arch, SearchSpace
 from .evaluators.common import accuracy, carve_validation, fit_and_score, load_split, make_settings, resolve_device
@@ -121,7 +121,7 @@ def export(
         source = getattr(space, "export_source", None)
         if not callable(source):
             raise ConfigError(f"export {out}: space {space.name!r} cannot export source; use .pt")
-        _atomic_write(out, lambda p: Path(p).write_text(source(arch, shape, int(num_classes))))
+        atomic_write_text(out, source(arch, shape, int(num_classes)))
     elif out.suffix == ".pt":
         if model is None:
             with torch.random.fork_rng(devices=[]):
@@ -138,21 +138,10 @@ def export(
             "metrics": dict(metrics or {}),
             "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         }
-        _atomic_write(out, lambda p: torch.save(ckpt, p))
+        atomic_write(out, lambda f: torch.save(ckpt, f))
     else:
         raise ConfigError(f"export: {str(out)!r} must end in .py (source) or .pt (checkpoint)")
     return out
-
-
-def _atomic_write(out: Path, write: Any) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def load_exported(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:

@@ -41,6 +41,7 @@ import torch
 import yaml
 
 from ..config import to_dict
+from ..fileio import atomic_write_bytes
 from ..errors import CheckpointError, ConfigError, DataError, NonFiniteLossError
 from .base import Arch, Evaluator, SearchSpace, Strategy
 from .executors.base import Done, Executor, Job
@@ -54,28 +55,6 @@ PLOT = "best_so_far.png"
 
 
 # -- files -------------------------------------------------------------------------------
-def _fsync_dir(d: Path) -> None:
-    try:
-        fd = os.open(d, os.O_RDONLY)
-    except OSError:  # pragma: no cover - platforms without directory fds
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that a kill leaves either the old or the new file."""
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
-
-
 def _jsonable(v: Any) -> Any:
     if isinstance(v, (np.floating, np.integer)):
         return v.item()

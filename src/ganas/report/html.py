@@ -9,13 +9,13 @@ from __future__ import annotations
 import base64
 import html
 import json
-import os
 import re
 from pathlib import Path
 from typing import Any, Iterable
 
 import yaml
 
+from ..fileio import atomic_write_text
 from .plot import line_chart
 
 _CSS = """
@@ -52,12 +52,6 @@ def _img_tag(path: Path, width: int | None = None, caption: str = "") -> str:
 def _table(rows: Iterable[tuple[str, Any]]) -> str:
     body = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows)
     return f"<table>{body}</table>"
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def _page(title: str, body: list[str]) -> str:
@@ -124,7 +118,7 @@ def write_run_report(run_dir: str | Path, max_grids: int = 12) -> Path:
         body.append("<h2>Figures</h2><div class='grid'>" + "".join(_img_tag(p, 320, p.name) for p in extra) + "</div>")
     body.append("<h2>Configuration</h2><pre>" + html.escape(yaml.safe_dump(cfg, sort_keys=False)) + "</pre>")
     out = run / "report.html"
-    _write_atomic(out, _page(f"ganas run {run.name}", body))
+    atomic_write_text(out, _page(f"ganas run {run.name}", body))
     return out
 
 
@@ -161,5 +155,5 @@ def write_search_report(search_dir: str | Path) -> Path:
         body.append(_img_tag(p, 480, p.name))
     body.append("<h2>Configuration</h2><pre>" + html.escape(yaml.safe_dump(cfg, sort_keys=False)) + "</pre>")
     out = d / "report.html"
-    _write_atomic(out, _page(f"ganas search {d.name}", body))
+    atomic_write_text(out, _page(f"ganas search {d.name}", body))
     return out

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from ..errors import CheckpointError
-from ..images import atomic_write
+from ..fileio import atomic_write
 
 FORMAT = "ganas/1"
 _NAME = re.compile(r"^step_(\d+)\.pt$")

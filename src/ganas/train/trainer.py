@@ -28,7 +28,8 @@ import yaml
 from ..config import from_dict, to_dict
 from ..errors import CheckpointError, ConfigError, NonFiniteLossError
 from ..gan.base import METHODS, GANMethod, StepContext
-from ..images import atomic_write, save_grid
+from ..fileio import atomic_write
+from ..images import save_grid
 from .checkpoint import (
     FORMAT, checkpoint_path, latest_checkpoint, load_checkpoint, prune_checkpoints,
     remove_temp_files, rng_state, save_checkpoint, seed_everything, set_rng_state,

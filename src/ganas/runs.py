@@ -23,8 +23,19 @@ from .errors import ConfigError, GanasError
 
 
 def _stored_run(out_dir: Path) -> dict[str, Any] | None:
+    """The config of a run that has trained (has a checkpoint); None for a fresh folder,
+    including one whose first attempt failed before its first checkpoint."""
+    from .train import latest_checkpoint
+
     p = out_dir / "config.yaml"
-    return yaml.safe_load(p.read_text()) if p.exists() else None
+    if not p.exists() or latest_checkpoint(out_dir) is None:
+        return None
+    return yaml.safe_load(p.read_text())
+
+
+def _positive(name: str, value: int) -> None:
+    if value < 1:
+        raise ConfigError(f"{name} must be >= 1, got {value}")
 
 
 def train_run(
@@ -126,6 +137,7 @@ def load_run(run_dir: Path, device: str = "auto"):
 def sample_run(run_dir: Path, n: int, out: Path, seed: int = 0, device: str = "auto") -> Path:
     from .images import save_grid
 
+    _positive("--n", n)
     _, method, _ = load_run(run_dir, device)
     imgs = method.sample(n, generator=torch.Generator().manual_seed(seed))
     save_grid(imgs.float().cpu(), out)
@@ -137,6 +149,8 @@ def interpolate_run(run_dir: Path, out: Path, rows: int = 8, steps: int = 10, se
     from .gan.latent import interpolate
     from .images import save_grid
 
+    _positive("--rows", rows)
+    _positive("--steps", steps)
     _, method, _ = load_run(run_dir, device)
     sampler = method.latent
     g = torch.Generator().manual_seed(seed)

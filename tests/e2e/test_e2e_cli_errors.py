@@ -52,8 +52,6 @@ def test_folder_skip_bad_trains_past_the_corrupt_file(cli, tmp_path: Path) -> No
     assert (tmp_path / "r" / "checkpoints" / "step_000005.pt").is_file()
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a train that failed before its first step leaves config.yaml, and "
-                   "train_run then refuses another --data for that folder although nothing was trained")
 def test_retry_after_a_failed_start_may_change_data(cli, tmp_path: Path) -> None:
     data = _image_folder(tmp_path / "photos", corrupt="broken.png")
     run = tmp_path / "r"
@@ -99,15 +97,11 @@ def test_bad_integer_flag_is_an_argparse_error(cli, tmp_path: Path) -> None:
     assert "--n" in res.err and "nine" in res.err
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: runs.interpolate_run does not check rows >= 1: --rows 0 -> "
-                   "ValueError from torch.cat (runs.py:144), --rows -2 -> RuntimeError (runs.py:143); traceback, exit 1")
 @pytest.mark.parametrize("rows", [0, -2])
 def test_interpolate_bad_rows(cli, digits_run: Path, tmp_path: Path, rows: int) -> None:
     assert_error(cli("interpolate", digits_run, "--out", tmp_path / "i.png", "--rows", rows, "--device", "cpu"), "rows")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: runs.sample_run does not check n >= 1: --n -1 -> RuntimeError "
-                   "'negative dimension' from the latent sampler (runs.py:130); traceback, exit 1")
 def test_sample_negative_n(cli, digits_run: Path, tmp_path: Path) -> None:
     assert_error(cli("sample", digits_run, "--n", -1, "--out", tmp_path / "s.png", "--device", "cpu"), "-1")
 

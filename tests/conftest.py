@@ -1,0 +1,11 @@
+"""Suite-wide settings.
+
+The unit tests use tiny tensors, for which a second intra-op thread only adds OpenMP
+synchronisation; on a loaded machine two spinning threads slowed some tests 30-fold.
+One thread keeps the suite fast and its timing stable (subprocess tests pass the
+same count on, so bit-identity checks compare like with like).
+"""
+
+import torch
+
+torch.set_num_threads(1)

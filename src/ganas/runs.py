@@ -90,8 +90,9 @@ def train_run(
     method = cls(mcfg)
 
     def checkpoint_hook(path: Path) -> None:
-        if eval_every and trainer.step % eval_every == 0:
-            _eval_during_training(method, data_spec, mcfg, out_dir, trainer.step, eval_n)
+        step = int(path.stem.rsplit("_", 1)[-1])  # checkpoints/step_000500.pt
+        if eval_every and step % eval_every == 0:
+            _eval_during_training(method, data_spec, mcfg, out_dir, step, eval_n)
         write_run_report(out_dir)
         if on_checkpoint is not None:
             on_checkpoint(path)
@@ -107,20 +108,25 @@ def train_run(
 
 
 def _eval_during_training(method, data_spec: str, mcfg, out_dir: Path, step: int, n: int) -> None:
+    from .fileio import atomic_write_text
     from .metrics import evaluate_generator
 
     was_training = method.training
     method.eval()
     gen = torch.Generator().manual_seed(1234)
     try:
-        res = evaluate_generator(lambda k: method.sample(k, generator=gen).float().cpu(), data_spec,
-                                 image_size=mcfg.image_size, channels=mcfg.channels, n=n)
+        with torch.random.fork_rng(devices=[]):  # evaluating must not change training's random stream
+            res = evaluate_generator(lambda k: method.sample(k, generator=gen).float().cpu(), data_spec,
+                                     image_size=mcfg.image_size, channels=mcfg.channels, n=n)
     finally:
         method.train(was_training)
-    row = {"kind": "eval", "step": step, **{k: v for k, v in res.items() if k != "coverage"},
+    row = {"step": step, **{k: v for k, v in res.items() if k != "coverage"},
            "coverage_min": min(res["coverage"].values()) if res.get("coverage") else None}
-    with open(out_dir / "metrics.jsonl", "a") as f:
-        f.write(json.dumps(row) + "\n")
+    # a file of its own: metrics.jsonl is cut back to the checkpoint's offset on resume
+    path = out_dir / "evals.jsonl"
+    kept = [ln for ln in (path.read_text().splitlines() if path.exists() else [])
+            if ln.strip() and json.loads(ln).get("step") != step]
+    atomic_write_text(path, "".join(ln + "\n" for ln in kept + [json.dumps(row)]))
 
 
 def load_run(run_dir: Path, device: str = "auto"):
@@ -262,13 +268,29 @@ def eval_run(run_dir: Path, n: int = 2000, device: str = "auto", seed: int = 0) 
     return res
 
 
+def write_loss_curves(run_dir: Path) -> Path:
+    """``RUN_DIR/losses.svg``: the loss curves of ``metrics.jsonl`` as a standalone SVG."""
+    from .fileio import atomic_write_text
+    from .report.plot import line_chart
+    from .train import read_metrics
+
+    rows = [r for r in read_metrics(run_dir) if "losses" in r]
+    keys = sorted({k for r in rows for k in r["losses"] if k.startswith("loss")})
+    series = {k: ([r["step"] for r in rows], [r["losses"][k] for r in rows]) for k in keys}
+    out = run_dir / "losses.svg"
+    atomic_write_text(out, line_chart(series, title="losses", xlabel="step", ylabel="BCE"))
+    return out
+
+
 def demo(out: Path, steps: int | None = None, device: str = "auto", progress: bool = True) -> Path:
-    """DCGAN on the built-in shapes at 32 px: samples, curves, interpolation, report."""
+    """DCGAN on the built-in real digits (scikit-learn's) at 32x32: samples, loss curves,
+    an interpolation, metrics and report.html, in a few minutes on a laptop CPU."""
     t0 = time.time()
-    sets = {"image_size": 32, "checkpoint_every": 250, "sample_every": 250, "log_every": 10}
-    train_run("dcgan", "shapes", out, sets, steps=steps or 1500, device=device, progress=progress)
+    sets = {"image_size": 32, "channels": 1, "checkpoint_every": 250, "sample_every": 250, "log_every": 25}
+    train_run("dcgan", "digits", out, sets, steps=steps or 2000, device=device, progress=progress)
     sample_run(out, 64, out / "samples.png", device=device)
-    interpolate_run(out, out / "interpolation.png", rows=6, steps=10, device=device)
+    interpolate_run(out, out / "interpolation.png", rows=8, steps=10, device=device)
+    write_loss_curves(out)
     eval_run(out, n=1000, device=device)
     print(f"demo took {time.time() - t0:.0f} s")
     return out

@@ -17,9 +17,10 @@ def test_line_chart_is_svg_with_each_series():
 
 def test_run_report_is_self_contained(tmp_path):
     (tmp_path / "config.yaml").write_text(yaml.safe_dump({"method": "dcgan", "data": "shapes"}))
-    rows = [{"step": s, "loss_D": 1.0 / s, "loss_G": 2.0, "images_per_s": 100.0, "elapsed": s} for s in range(1, 20)]
-    rows.append({"kind": "eval", "step": 10, "fd": 5.0, "fd_real_floor": 1.0, "confidence": 0.9})
+    rows = [{"step": s, "losses": {"loss_D": 1.0 / s, "loss_G": 2.0}, "images_per_s": 100.0, "elapsed": s}
+            for s in range(1, 20)]
     (tmp_path / "metrics.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n{torn")
+    (tmp_path / "evals.jsonl").write_text(json.dumps({"step": 10, "fd": 5.0, "fd_real_floor": 1.0, "confidence": 0.9}))
     (tmp_path / "samples").mkdir()
     for s in (5, 10, 15):
         Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / "samples" / f"step_{s:06d}.png")
@@ -27,7 +28,8 @@ def test_run_report_is_self_contained(tmp_path):
     html = write_run_report(tmp_path).read_text()
     assert "http://" not in html.replace("http://www.w3.org/2000/svg", "") and "https://" not in html
     assert html.count("data:image/png;base64,") == 3 and "step 15" in html
-    assert "loss_D" in html and "real floor" in html and "coverage" in html
+    assert "loss_D" in html and "loss_G" in html and "real floor" in html and "coverage" in html
+    assert html.count("<polyline") >= 3  # two loss curves and the FD chart
 
 
 def test_search_report(tmp_path):

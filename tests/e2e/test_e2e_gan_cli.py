@@ -319,3 +319,20 @@ def test_arithmetic_on_a_digits_run_is_refused(cli, digits_run: Path, tmp_path: 
     res = cli("arithmetic", digits_run, "--out", tmp_path / "x.png", "--a", "shape=circle", "--b", "colour=red",
               "--c", "colour=blue")
     assert_error(res, "shapes", "digits")
+
+
+def test_eval_every_logs_metrics_that_survive_resume(cli, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    res = cli("train", "dcgan", "--data", "digits", "--out", run, "--steps", 10, "--eval-every", 5,
+              *TINY, "--set", "checkpoint_every=5")
+    assert res.rc == 0, res.err
+    res = cli("train", "dcgan", "--data", "digits", "--out", run, "--steps", 15, "--eval-every", 5,
+              "--quiet", "--device", "cpu")
+    assert res.rc == 0, res.err
+    rows = [json.loads(x) for x in (run / "evals.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [5, 10, 15]
+    assert all(np.isfinite(r["fd"]) and 0 <= r["coverage_min"] <= 1 for r in rows)
+    assert "Metrics during training" in (run / "report.html").read_text()
+    res = cli("train", "dcgan", "--data", "digits", "--out", run, "--steps", 20, "--eval-every", 3,
+              "--quiet", "--device", "cpu")
+    assert res.rc == 2 and "multiple of checkpoint_every" in res.err

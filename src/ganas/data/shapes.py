@@ -43,7 +43,7 @@ COLOURS: dict[str, tuple[int, int, int]] = {
     "pink": (240, 105, 175),
 }
 #: circumradius as a fraction of the image side
-SIZES: dict[str, float] = {"small": 0.11, "medium": 0.16, "large": 0.22}
+SIZES: dict[str, float] = {"small": 0.15, "medium": 0.21, "large": 0.28}
 #: 3x3 grid: name -> (column, row) in 0..2
 POSITIONS: dict[str, tuple[int, int]] = {
     "top left": (0, 0), "top": (1, 0), "top right": (2, 0),

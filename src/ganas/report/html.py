@@ -68,7 +68,7 @@ def write_run_report(run_dir: str | Path, max_grids: int = 12) -> Path:
     """Write ``RUN_DIR/report.html``: config, loss curves, sample grids over time, metrics."""
     run = Path(run_dir)
     cfg = yaml.safe_load((run / "config.yaml").read_text()) if (run / "config.yaml").exists() else {}
-    rows = _read_jsonl(run / "metrics.jsonl")
+    rows = [{**r, **r.get("losses", {})} for r in _read_jsonl(run / "metrics.jsonl")]  # losses flattened
     body = [f"<h1>ganas run: {html.escape(str(cfg.get('method', '?')))} on "
             f"<code>{html.escape(str(cfg.get('data', '?')))}</code></h1>",
             f"<p>{html.escape(str(run.resolve()))}</p>"]
@@ -86,7 +86,7 @@ def write_run_report(run_dir: str | Path, max_grids: int = 12) -> Path:
             series = {k: ([r["step"] for r in train_rows if k in r], [r[k] for r in train_rows if k in r])
                       for k in probes}
             body.append(line_chart(series, title="discriminator outputs", xlabel="step", smooth=5))
-    evals = [r for r in rows if r.get("kind") == "eval"]
+    evals = _read_jsonl(run / "evals.jsonl")  # ganas train --eval-every
     eval_file = run / "eval.json"
     if evals:
         body.append("<h2>Metrics during training</h2>")

@@ -189,18 +189,17 @@ def arithmetic_run(run_dir: Path, out: Path, a: str, b: str, c: str, seed: int =
     Needs a run on the built-in ``shapes`` data: one cached classifier per factor named
     in the groups (shape, colour, size, position) labels generated images.
     """
-    from .gan.latent import arithmetic, select_latents
+    from .data import parse_spec
+    from .data.shapes import FACTORS
+    from .gan.latent import arithmetic, perturb, select_latents
     from .images import save_grid
     from .metrics import get_classifier
 
-    from .data import parse_spec
-
-    name, method, payload = load_run(run_dir, device)
+    _positive("--exemplars", exemplars)
+    _, method, payload = load_run(run_dir, device)
     data = parse_spec(str(payload.get("data", "")))
     if data.name != "shapes":
         raise ConfigError(f"arithmetic picks groups by factors of the built-in shapes data; this run used {str(data)!r}")
-    from .data.shapes import FACTORS
-
     groups = {"A": _parse_factors(a), "B": _parse_factors(b), "C": _parse_factors(c)}
     for group in groups.values():
         for f, v in group.items():
@@ -229,25 +228,30 @@ def arithmetic_run(run_dir: Path, out: Path, a: str, b: str, c: str, seed: int =
     def matcher(group: dict[str, str]) -> Callable[[dict[str, tuple[str, float]]], bool]:
         return lambda pred: all(pred[f][0] == v and pred[f][1] >= 0.8 for f, v in group.items())
 
-    gen = lambda z: method.generate(z.to(dev)).float().cpu()  # noqa: E731
-    zs = {}
-    for key, group in groups.items():
-        zs[key] = select_latents(gen, classify, matcher(group), n=exemplars, batch=256,
-                                 seed=seed + ord(key), max_tries=40, sampler=method.latent)
-    z = arithmetic(zs["A"], zs["B"], zs["C"])  # (1, nz, 1, 1)
-    # the paper adds small noise to the result vector to show it is a region, not a point
-    g = torch.Generator().manual_seed(seed)
-    noise = 0.25 * method.latent.sample(results, generator=g)
-    z_res = z + noise
+    def gen(z: torch.Tensor) -> torch.Tensor:
+        return method.generate(z.to(dev)).float().cpu()  # (B, C, H, W); eval mode: running BN stats
+
+    picks = {key: select_latents(gen, classify, matcher(group), n=exemplars, batch=256, seed=seed + i,
+                                 max_tries=40, sampler=method.latent)
+             for i, (key, group) in enumerate(groups.items())}
+    z = arithmetic(picks["A"].z, picks["B"].z, picks["C"].z)  # (1, nz, 1, 1)
+    # the paper shows 8 samples around the result: uniform noise of scale 0.25 (Fig. 7)
+    z_res = perturb(z, results, scale=0.25, generator=torch.Generator().manual_seed(seed))
     with torch.no_grad():
-        rows = [gen(zs["A"]), gen(zs["B"]), gen(zs["C"]), gen(z_res)]
-    grid = torch.cat([r[: max(exemplars, 1)] if i < 3 else r for i, r in enumerate(rows)])
-    save_grid(grid, out, nrow=max(exemplars, results))
-    preds = classify(rows[3])
-    hits = sum(matcher({**groups["C"], **{k: v for k, v in groups["A"].items() if k not in groups["B"]}})(p) for p in preds)
-    return {"image": str(out), "groups": groups, "results": results,
+        result_images = gen(z_res)  # (results, C, H, W)
+    # rows: the exemplars of A, B, C, then the results (grid rows of max(exemplars, results))
+    width = max(exemplars, results)
+    rows = [picks[k].images for k in "ABC"] + [result_images]
+    pad = lambda x: torch.cat([x, -torch.ones(width - len(x), *x.shape[1:])]) if len(x) < width else x  # noqa: E731
+    save_grid(torch.cat([pad(r) for r in rows]), out, nrow=width)
+    # what the result should be: A's factors that B does not name, plus C's
+    expected = {**{k: v for k, v in groups["A"].items() if k not in groups["B"]}, **groups["C"]}
+    preds = classify(result_images)
+    hits = sum(all(p[f][0] == v for f, v in expected.items()) for p in preds)
+    return {"image": str(out), "groups": groups, "expected": expected, "results": results,
             "result_predictions": [{f: v[0] for f, v in p.items()} for p in preds],
-            "result_match_rate": hits / results}
+            "result_match_rate": hits / results,
+            "samples_tried": {k: picks[k].tried for k in "ABC"}}
 
 
 def eval_run(run_dir: Path, n: int = 2000, device: str = "auto", seed: int = 0) -> dict[str, Any]:

@@ -34,6 +34,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     from .data import list_datasets
     from .gan import METHODS
     from .nas import EVALUATORS, EXECUTORS, SPACES, STRATEGIES
+    from .metrics import FEATURES
     from .nas import evaluators, executors, strategies  # noqa: F401  (they register on import)
 
     table = {
@@ -43,6 +44,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         "strategies": STRATEGIES.describe(),
         "evaluators": EVALUATORS.describe(),
         "executors": EXECUTORS.describe(),
+        "features": FEATURES.describe(),
     }
     if args.json:
         _print_json(table)
@@ -119,7 +121,8 @@ def cmd_arithmetic(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from .runs import eval_run
 
-    res = eval_run(Path(args.run_dir), n=args.n, device=args.device, seed=args.seed)
+    res = eval_run(Path(args.run_dir), n=args.n, device=args.device, seed=args.seed,
+                   features=args.features, weights=args.weights)
     if args.json:
         _print_json(res)
     else:
@@ -230,6 +233,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("run_dir")
     s.add_argument("--n", type=int, default=2000)
     s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--features", default="classifier",
+                   help="feature extractor for FD and precision/recall: classifier (default) or inception")
+    s.add_argument("--weights", help="local weights file of the inception extractor (or $GANAS_INCEPTION_WEIGHTS)")
     s.add_argument("--json", action="store_true")
     _add_common(s, sets=False)
     s.set_defaults(func=cmd_eval)

@@ -254,14 +254,20 @@ def arithmetic_run(run_dir: Path, out: Path, a: str, b: str, c: str, seed: int =
             "samples_tried": {k: picks[k].tried for k in "ABC"}}
 
 
-def eval_run(run_dir: Path, n: int = 2000, device: str = "auto", seed: int = 0) -> dict[str, Any]:
-    from .metrics import evaluate_generator
+def eval_run(run_dir: Path, n: int = 2000, device: str = "auto", seed: int = 0,
+             features: str = "classifier", weights: str | None = None) -> dict[str, Any]:
+    """Metrics of a run's generator (``features``: an entry of ``ganas.metrics.FEATURES``
+    for FD and precision/recall, e.g. ``inception`` with a local ``weights`` file)."""
+    from .metrics import FEATURES, evaluate_generator
 
+    _positive("--n", n)
+    FEATURES.get(features)  # unknown names -> the list of valid ones
     _, method, payload = load_run(run_dir, device)
     cfg = method.config
     g = torch.Generator().manual_seed(seed)
     res = evaluate_generator(lambda k: method.sample(k, generator=g).float().cpu(), payload["data"],
-                             image_size=cfg.image_size, channels=cfg.channels, n=n)
+                             image_size=cfg.image_size, channels=cfg.channels, n=n, extractor=features,
+                             extractor_options={"weights": weights} if weights else None)
     res["step"] = payload.get("step")
     tmp = run_dir / ".eval.json.tmp"
     tmp.write_text(json.dumps(res, indent=2))

@@ -111,3 +111,9 @@ def test_sample_zero_n_and_interpolate_one_step(cli, digits_run: Path, tmp_path:
     assert_error(cli("interpolate", digits_run, "--out", tmp_path / "i.png", "--steps", 1, "--device", "cpu"),
                  "steps", ">= 2")
     assert not (tmp_path / "s.png").exists() and not (tmp_path / "i.png").exists()
+
+
+def test_eval_with_inception_needs_a_local_weights_file(cli, digits_run: Path, tmp_path: Path) -> None:
+    assert_error(cli("eval", digits_run, "--features", "inception", "--weights", tmp_path / "none.pth",
+                     "--n", 10, "--device", "cpu"), "none.pth")
+    assert_error(cli("eval", digits_run, "--features", "bogus", "--n", 10, "--device", "cpu"), "inception")

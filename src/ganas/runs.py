@@ -18,7 +18,7 @@ from typing import Any, Callable, Mapping
 import torch
 import yaml
 
-from .config import route_overrides
+from .config import replace, route_overrides
 from .errors import ConfigError, GanasError
 
 
@@ -65,24 +65,24 @@ def train_run(
             raise ConfigError(f"{out_dir} holds a {stored.get('method')!r} run, not {method_name!r}")
         if stored.get("data") != data_spec:
             raise ConfigError(f"{out_dir} was trained on --data {stored.get('data')!r}, not {data_spec!r}")
-        from .config import replace
-
         mcfg = replace(mcfg, stored.get("config", {}))
         tcfg = replace(tcfg, stored.get("train", {}))
     routed = route_overrides(dict(sets or {}), {"method": mcfg, "train": tcfg})
-    from .config import replace
-
     mcfg = replace(mcfg, routed["method"])
     train_updates: dict[str, Any] = dict(routed["train"])
     if steps is not None:
         train_updates["steps"] = steps
     if seed is not None:
         train_updates["seed"] = seed
-    if device != "auto" or "device" not in train_updates:
-        train_updates["device"] = device if device else "auto"
+    if device != "auto":  # an explicit --device wins over --set device=...
+        train_updates["device"] = device
+    else:
+        train_updates.setdefault("device", "auto")  # a resumed run does not keep its old device
     if not progress:
         train_updates["progress"] = False
     tcfg = replace(tcfg, train_updates)
+    if eval_every and eval_every % tcfg.checkpoint_every:
+        raise ConfigError(f"--eval-every {eval_every} must be a multiple of checkpoint_every ({tcfg.checkpoint_every})")
 
     opts = DataOptions(image_size=getattr(mcfg, "image_size", 64), channels=getattr(mcfg, "channels", 3))
     dataset = make_dataset(data_spec, "train", opts)
@@ -97,10 +97,6 @@ def train_run(
         if on_checkpoint is not None:
             on_checkpoint(path)
 
-    if eval_every:
-        every = tcfg.checkpoint_every
-        if eval_every % every:
-            raise ConfigError(f"--eval-every {eval_every} must be a multiple of checkpoint_every ({every})")
     trainer = Trainer(method_name, method, dataset, out_dir, tcfg, data_spec, on_checkpoint=checkpoint_hook)
     result = trainer.fit()
     write_run_report(out_dir)

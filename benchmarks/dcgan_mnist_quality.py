@@ -16,6 +16,7 @@ import json
 import time
 from pathlib import Path
 
+from ganas.config import parse_sets
 from ganas.runs import eval_run, train_run
 
 DEFAULT_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
@@ -28,10 +29,12 @@ def main() -> None:
     ap.add_argument("--chunk", type=int, default=500)
     ap.add_argument("--n", type=int, default=2000, help="samples per evaluation")
     ap.add_argument("--out", default="runs/bench-mnist")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config overrides, e.g. ngf=32")
     args = ap.parse_args()
     out = Path(args.out)
     spec = f"mnist:{args.mnist}"
-    sets = {"image_size": 32, "channels": 1, "checkpoint_every": args.chunk, "sample_every": args.chunk}
+    sets = {"image_size": 32, "channels": 1, "checkpoint_every": args.chunk, "sample_every": args.chunk,
+            **parse_sets(args.set)}
     t0, step, rows = time.time(), 0, []
     train_time = 0.0
     while train_time < args.minutes * 60:

@@ -11,6 +11,9 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO, Callable
 
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)  # read the process umask (os has no getter) and put it back
+
 
 def atomic_write(path: str | Path, write: Callable[[BinaryIO], None]) -> None:
     """Write a file atomically: temp file in the same folder, flush, fsync, ``os.replace``,
@@ -21,6 +24,7 @@ def atomic_write(path: str | Path, write: Callable[[BinaryIO], None]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the usual permissions
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()

@@ -86,3 +86,15 @@ def test_rng_state_survives_a_weights_only_roundtrip(tmp_path):
         set_rng_state(load_checkpoint(p)["rng"])
     got = (random.random(), np.random.normal(), np.random.rand(), torch.rand(3))
     assert got[:3] == expected[:3] and torch.equal(got[3], expected[3])
+
+
+def test_atomic_write_gives_the_usual_permissions(tmp_path):
+    import os
+    import stat
+
+    from ganas.fileio import _UMASK, atomic_write_text
+
+    p = tmp_path / "report.html"
+    atomic_write_text(p, "x")
+    assert stat.S_IMODE(os.stat(p).st_mode) == 0o666 & ~_UMASK
+    assert p.read_text() == "x" and [f.name for f in tmp_path.iterdir()] == ["report.html"]

@@ -40,7 +40,9 @@ def main() -> None:
     while train_time < args.minutes * 60:
         step += args.chunk
         t = time.time()
-        train_run("dcgan", spec, out, sets, steps=step, progress=False)
+        result = train_run("dcgan", spec, out, sets, steps=step, progress=False)
+        if result.status != "completed":  # Ctrl-C / SIGTERM: the trainer saved; stop here
+            raise SystemExit(f"training {result.status} at step {result.step}; rerun to continue")
         train_time += time.time() - t
         res = eval_run(out, n=args.n)
         cov = res["coverage"]

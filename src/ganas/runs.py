@@ -86,6 +86,11 @@ def train_run(
 
     opts = DataOptions(image_size=getattr(mcfg, "image_size", 64), channels=getattr(mcfg, "channels", 3))
     dataset = make_dataset(data_spec, "train", opts)
+    want = (opts.channels, opts.image_size, opts.image_size)
+    got = tuple(getattr(dataset, "image_shape", want))
+    if got != want:  # e.g. ?image_size= in the spec disagreeing with the method's config
+        raise ConfigError(f"--data {data_spec!r} yields images of shape {got}, but {method_name} is configured "
+                          f"for {want} (set image_size/channels with --set, not in the data spec)")
     seed_everything(tcfg.seed)  # initial weights reproducible from --seed (a resume loads them)
     method = cls(mcfg)
 

@@ -117,3 +117,9 @@ def test_eval_with_inception_needs_a_local_weights_file(cli, digits_run: Path, t
     assert_error(cli("eval", digits_run, "--features", "inception", "--weights", tmp_path / "none.pth",
                      "--n", 10, "--device", "cpu"), "none.pth")
     assert_error(cli("eval", digits_run, "--features", "bogus", "--n", 10, "--device", "cpu"), "inception")
+
+
+def test_data_spec_size_disagreeing_with_the_method_is_refused(cli, tmp_path: Path) -> None:
+    res = cli("train", "dcgan", "--data", "digits?image_size=32", "--out", tmp_path / "r", "--steps", 1,
+              "--set", "image_size=16", "--set", "channels=1", "--quiet", "--device", "cpu")
+    assert res.rc == 2 and "(1, 32, 32)" in res.err and "(1, 16, 16)" in res.err

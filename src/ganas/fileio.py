@@ -6,10 +6,11 @@ A crash or SIGKILL at any moment leaves either the old file or the whole new one
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import Any, BinaryIO, Callable
 
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)  # read the process umask (os has no getter) and put it back
@@ -48,3 +49,20 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
 
 def atomic_write_text(path: str | Path, text: str) -> None:
     atomic_write(Path(path), lambda f: f.write(text.encode("utf-8")))
+
+
+def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
+    """The JSON objects of a JSON-lines file, [] when it is missing; blank lines and lines
+    that do not parse (the torn last line of a killed writer) are skipped."""
+    p = Path(path)
+    if not p.exists():
+        return []
+    rows: list[dict[str, Any]] = []
+    for line in p.read_text(errors="replace").splitlines():
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(row, dict):
+            rows.append(row)
+    return rows

@@ -97,7 +97,7 @@ def train_run(
     def checkpoint_hook(path: Path) -> None:
         step = int(path.stem.rsplit("_", 1)[-1])  # checkpoints/step_000500.pt
         if eval_every and step % eval_every == 0:
-            _eval_during_training(method, data_spec, mcfg, out_dir, step, eval_n)
+            _eval_during_training(method, data_spec, out_dir, step, eval_n)
         write_run_report(out_dir)
         if on_checkpoint is not None:
             on_checkpoint(path)
@@ -108,26 +108,34 @@ def train_run(
     return result
 
 
-def _eval_during_training(method, data_spec: str, mcfg, out_dir: Path, step: int, n: int) -> None:
-    from .fileio import atomic_write_text
+def _evaluate(method, data_spec: str, n: int, seed: int, features: str = "classifier",
+              weights: str | None = None) -> dict[str, Any]:
+    """``evaluate_generator`` on ``n`` samples of ``method`` (seeded noise, its own config)."""
     from .metrics import evaluate_generator
+
+    g = torch.Generator().manual_seed(seed)
+    cfg = method.config
+    return evaluate_generator(lambda k: method.sample(k, generator=g).float().cpu(), data_spec,
+                              image_size=cfg.image_size, channels=cfg.channels, n=n, extractor=features,
+                              extractor_options={"weights": weights} if weights else None)
+
+
+def _eval_during_training(method, data_spec: str, out_dir: Path, step: int, n: int) -> None:
+    from .fileio import atomic_write_text, read_jsonl
 
     was_training = method.training
     method.eval()
-    gen = torch.Generator().manual_seed(1234)
     try:
         with torch.random.fork_rng(devices=[]):  # evaluating must not change training's random stream
-            res = evaluate_generator(lambda k: method.sample(k, generator=gen).float().cpu(), data_spec,
-                                     image_size=mcfg.image_size, channels=mcfg.channels, n=n)
+            res = _evaluate(method, data_spec, n, seed=1234)
     finally:
         method.train(was_training)
     row = {"step": step, **{k: v for k, v in res.items() if k != "coverage"},
            "coverage_min": min(res["coverage"].values()) if res.get("coverage") else None}
     # a file of its own: metrics.jsonl is cut back to the checkpoint's offset on resume
     path = out_dir / "evals.jsonl"
-    kept = [ln for ln in (path.read_text().splitlines() if path.exists() else [])
-            if ln.strip() and json.loads(ln).get("step") != step]
-    atomic_write_text(path, "".join(ln + "\n" for ln in kept + [json.dumps(row)]))
+    kept = [r for r in read_jsonl(path) if r.get("step") != step] + [row]
+    atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in kept))
 
 
 def load_run(run_dir: Path, device: str = "auto"):
@@ -259,16 +267,12 @@ def eval_run(run_dir: Path, n: int = 2000, device: str = "auto", seed: int = 0,
              features: str = "classifier", weights: str | None = None) -> dict[str, Any]:
     """Metrics of a run's generator (``features``: an entry of ``ganas.metrics.FEATURES``
     for FD and precision/recall, e.g. ``inception`` with a local ``weights`` file)."""
-    from .metrics import FEATURES, evaluate_generator
+    from .metrics import FEATURES
 
     _positive("--n", n)
     FEATURES.get(features)  # unknown names -> the list of valid ones
     _, method, payload = load_run(run_dir, device)
-    cfg = method.config
-    g = torch.Generator().manual_seed(seed)
-    res = evaluate_generator(lambda k: method.sample(k, generator=g).float().cpu(), payload["data"],
-                             image_size=cfg.image_size, channels=cfg.channels, n=n, extractor=features,
-                             extractor_options={"weights": weights} if weights else None)
+    res = _evaluate(method, payload["data"], n, seed, features, weights)
     res["step"] = payload.get("step")
     tmp = run_dir / ".eval.json.tmp"
     tmp.write_text(json.dumps(res, indent=2))

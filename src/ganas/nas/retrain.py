@@ -26,7 +26,7 @@ import yaml
 from torch import nn
 
 from ..config import to_dict
-from ..fileio import atomic_write, atomic_write_text
+from ..fileio import atomic_write, atomic_write_text, read_jsonl
 from ..errors import CheckpointError, ConfigError, DataError
 from .base import Arch, SearchSpace
 from .evaluators.common import accuracy, carve_validation, fit_and_score, load_split, make_settings, resolve_device
@@ -235,12 +235,11 @@ def _best_arch_string(d: Path) -> str:
     if not journal.is_file():
         raise DataError(f"{d}: neither best.json nor journal.jsonl found")
     top: tuple[float, str] | None = None
-    for line in journal.read_text().splitlines():
+    for rec in read_jsonl(journal):  # a torn last line is skipped
         try:
-            rec = json.loads(line)
             r, a = float(rec["reward"]), rec["arch"]
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError):
-            continue  # torn or foreign line
+        except (KeyError, TypeError, ValueError):
+            continue  # a foreign line
         if isinstance(a, str) and (top is None or r > top[0]):
             top = (r, a)
     if top is None:

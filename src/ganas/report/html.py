@@ -15,7 +15,7 @@ from typing import Any, Iterable
 
 import yaml
 
-from ..fileio import atomic_write_text
+from ..fileio import atomic_write_text, read_jsonl
 from .plot import line_chart
 
 _CSS = """
@@ -25,21 +25,6 @@ table{border-collapse:collapse;font-size:.9em}td,th{border:1px solid #ddd;paddin
 .grid{display:flex;flex-wrap:wrap;gap:12px}.grid figure{margin:0}figcaption{font-size:.8em;color:#555}
 img.pix{image-rendering:pixelated}code{background:#f4f4f4;padding:1px 4px}
 """
-
-
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    if not path.exists():
-        return rows
-    for line in path.read_text(errors="replace").splitlines():
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue  # a torn last line from a killed process
-    return rows
 
 
 def _img_tag(path: Path, width: int | None = None, caption: str = "") -> str:
@@ -68,7 +53,7 @@ def write_run_report(run_dir: str | Path, max_grids: int = 12) -> Path:
     """Write ``RUN_DIR/report.html``: config, loss curves, sample grids over time, metrics."""
     run = Path(run_dir)
     cfg = yaml.safe_load((run / "config.yaml").read_text()) if (run / "config.yaml").exists() else {}
-    rows = [{**r, **r.get("losses", {})} for r in _read_jsonl(run / "metrics.jsonl")]  # losses flattened
+    rows = [{**r, **r.get("losses", {})} for r in read_jsonl(run / "metrics.jsonl")]  # losses flattened
     body = [f"<h1>ganas run: {html.escape(str(cfg.get('method', '?')))} on "
             f"<code>{html.escape(str(cfg.get('data', '?')))}</code></h1>",
             f"<p>{html.escape(str(run.resolve()))}</p>"]
@@ -86,7 +71,7 @@ def write_run_report(run_dir: str | Path, max_grids: int = 12) -> Path:
             series = {k: ([r["step"] for r in train_rows if k in r], [r[k] for r in train_rows if k in r])
                       for k in probes}
             body.append(line_chart(series, title="discriminator outputs", xlabel="step", smooth=5))
-    evals = _read_jsonl(run / "evals.jsonl")  # ganas train --eval-every
+    evals = read_jsonl(run / "evals.jsonl")  # ganas train --eval-every
     eval_file = run / "eval.json"
     if evals:
         body.append("<h2>Metrics during training</h2>")
@@ -126,7 +111,7 @@ def write_search_report(search_dir: str | Path) -> Path:
     """Write ``DIR/report.html`` for an architecture search: best-so-far curve, best, journal."""
     d = Path(search_dir)
     cfg = yaml.safe_load((d / "search.yaml").read_text()) if (d / "search.yaml").exists() else {}
-    rows = _read_jsonl(d / "journal.jsonl")
+    rows = read_jsonl(d / "journal.jsonl")
     body = [f"<h1>ganas search: {html.escape(str(cfg.get('strategy', '?')))} on "
             f"{html.escape(str(cfg.get('space', '?')))}</h1>"]
     if rows:

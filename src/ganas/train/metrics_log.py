@@ -9,6 +9,8 @@ import os
 from pathlib import Path
 from typing import Any, Mapping
 
+from ..fileio import read_jsonl
+
 
 class MetricsLog:
     def __init__(self, run_dir: Path, resume_offset: int | None, resume_step: int = 0, tensorboard: bool = True) -> None:
@@ -52,12 +54,4 @@ class MetricsLog:
 
 def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
     """The records of ``metrics.jsonl`` (a partial last line from a killed run is ignored)."""
-    p = Path(run_dir) / "metrics.jsonl"
-    out = []
-    if p.exists():
-        for line in p.read_text().splitlines():
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
-    return out
+    return read_jsonl(Path(run_dir) / "metrics.jsonl")

@@ -35,6 +35,9 @@ class DataOptions:
     # Added compatibly by the data helper: the size the shorter side is resized to before
     # cropping (pix2pix's ``load_size``, e.g. 286 for image_size 256); None = image_size.
     load_size: int | None = None
+    # progress bars while a large dataset is scanned, checked or cached (only on a TTY;
+    # see ganas.data.progress)
+    progress: bool = True
 
     def validate(self) -> None:
         """Called by ``config.replace``: refuse values no transform can honour."""

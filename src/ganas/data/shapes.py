@@ -31,6 +31,7 @@ from PIL import Image, ImageDraw
 from ..errors import ConfigError
 from .base import DATASETS, DataOptions
 from .dataset import ImageDataset
+from .progress import progress
 
 SHAPES: tuple[str, ...] = ("circle", "square", "triangle", "pentagon", "hexagon", "star")
 COLOURS: dict[str, tuple[int, int, int]] = {
@@ -269,7 +270,8 @@ class ShapesDataset(ImageDataset):
             raise ConfigError(f"{spec}: shapes renders 16..256 px, got image_size/load_size {self.render_size}")
         self.class_names = list(FACTORS[params.label])
         lookup = {c: i for i, c in enumerate(self.class_names)}
-        self._scenes = [scene_for(i, split, params.seed) for i in range(n)]
+        self._scenes = [scene_for(i, split, params.seed)
+                        for i in progress(range(n), f"{spec} scenes", unit="scene", enabled=options.progress)]
         self.targets = np.array([lookup[getattr(s, params.label)] for s in self._scenes], dtype=np.int64)
         self.cache = params.cache
 

@@ -58,10 +58,9 @@ def test_cache_respects_its_budget(monkeypatch: pytest.MonkeyPatch) -> None:
     assert small._cache is not None and big._cache is None
     rnd = make_dataset("shapes?n=2&crop=random&load_size=20", image_size=16)
     rnd[0]
-    assert rnd._cache is None  # random crops are never cached
-    torch.manual_seed(0)
-    crops = {rnd[0]["image"].numpy().tobytes() for _ in range(10)}
-    assert len(crops) > 1
+    assert rnd._cache is not None and rnd._cache[0].shape == (20, 20, 3)  # cached before the crop
+    crops = {rnd[(0, e, 0)]["image"].numpy().tobytes() for e in range(10)}
+    assert len(crops) > 1 and rnd[(0, 3, 0)]["image"].numpy().tobytes() in crops
 
 
 def _scene(**kw: object) -> Scene:
@@ -127,13 +126,16 @@ def test_captions_name_the_factors_and_vary() -> None:
     assert d.caption(2) == make_dataset("shapes?n=4", "test").caption(2)
 
 
-def test_random_flip_follows_torch_rng() -> None:
+def test_random_flip_follows_the_key() -> None:
     d = make_dataset("shapes?n=4", image_size=16, flip=True)
     torch.manual_seed(0)
-    a = [d[0]["image"] for _ in range(8)]
-    torch.manual_seed(0)
-    b = [d[0]["image"] for _ in range(8)]
+    a = [d[(0, e, 1)]["image"] for e in range(8)]
+    torch.manual_seed(1)  # the global RNG plays no part
+    b = [d[(0, e, 1)]["image"] for e in range(8)]
     assert all(torch.equal(x, y) for x, y in zip(a, b))
-    assert any(torch.equal(x, a[0].flip(-1)) for x in a) and any(torch.equal(x, a[0]) for x in a)
+    plain = d[(0, 0, 0)]["image"]
+    unflipped = make_dataset("shapes?n=4", image_size=16)[0]["image"]
+    assert any(torch.equal(x, unflipped.flip(-1)) for x in a) and any(torch.equal(x, unflipped) for x in a)
+    assert torch.equal(d[0]["image"], plain)
     t = make_dataset("shapes?n=4", "test", image_size=16, flip=True)  # never flips the test split
     assert all(torch.equal(t[0]["image"], t[0]["image"]) for _ in range(5))

@@ -38,6 +38,16 @@ class DataOptions:
     # progress bars while a large dataset is scanned, checked or cached (only on a TTY;
     # see ganas.data.progress)
     progress: bool = True
+    # how crop="center"/"random" resize first: "shorter" side to load_size keeping the aspect,
+    # or "square" to load_size x load_size (junyanz's default preprocess, resize_and_crop)
+    resize: Literal["shorter", "square"] = "shorter"
+    # translation pairs (aligned:, paired:, unaligned:, shapes?task=...): AtoB yields the
+    # data's A side as field "A"; BtoA swaps the sides. channels_A / channels_B are the
+    # channels of the fields "A" and "B" as yielded, after the swap (junyanz's input_nc /
+    # output_nc); None = channels.
+    direction: Literal["AtoB", "BtoA"] = "AtoB"
+    channels_A: int | None = None
+    channels_B: int | None = None
 
     def validate(self) -> None:
         """Called by ``config.replace``: refuse values no transform can honour."""
@@ -45,6 +55,10 @@ class DataOptions:
             raise ConfigError(f"data option image_size must be >= 1, got {self.image_size}")
         if self.channels not in (1, 3):
             raise ConfigError(f"data option channels must be 1 or 3, got {self.channels}")
+        for name in ("channels_A", "channels_B"):
+            c = getattr(self, name)
+            if c is not None and c not in (1, 3):
+                raise ConfigError(f"data option {name} must be 1 or 3, got {c}")
         if self.load_size is not None and self.load_size < self.image_size:
             raise ConfigError(
                 f"data option load_size ({self.load_size}) must be >= image_size ({self.image_size})"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Sequence
+from typing import Any, Callable, ClassVar, Hashable, Sequence
 
 import numpy as np
 import torch
@@ -13,7 +13,7 @@ from torch.utils.data import Dataset
 
 from ..errors import ConfigError, DataError
 from .base import DataOptions
-from .transforms import ImageTransform
+from .transforms import CENTER, ImageTransform, Jitter, item_rng, parse_key
 
 SPLITS = ("train", "test")
 
@@ -31,29 +31,47 @@ class ImageDataset(Dataset):
     file or ``spec[i]`` named in errors). They are built by ``make_dataset`` with the
     signature below; ``Params`` is a dataclass of the dataset's own ``?key=value`` params and
     ``needs_path`` says whether the spec must be ``NAME:PATH``.
+
+    Items are addressed by a key: ``dataset[i]`` or ``dataset[(i, epoch, seed)]`` (see
+    ``transforms.parse_key``); the random crop and flip come from ``item_rng`` of the key.
+    Datasets with several image fields (translation pairs) override ``item`` and
+    ``field_shapes``; ``field_image`` loads, caches and transforms one field.
     """
 
     Params: ClassVar[type] = NoParams
     needs_path: ClassVar[bool] = False
-    #: prepared (converted, resized, cropped) uint8 images are kept in memory when the
-    #: transform is deterministic and all of them fit in this many bytes
+    #: whether the dataset yields pairs "A"/"B" (so direction/channels_A/channels_B apply)
+    pairs: ClassVar[bool] = False
+    #: resized (converted, resized, not yet cropped) uint8 images are kept in memory when
+    #: all of them fit in this many bytes
     CACHE_BYTES: ClassVar[int] = 1 << 30
 
     def __init__(self, path: str | None, split: str, options: DataOptions, params: Any, spec: str) -> None:
         if split not in SPLITS:
             raise ConfigError(f"{spec}: unknown split {split!r}; valid: {', '.join(SPLITS)}")
+        if not self.pairs and (options.direction != "AtoB" or options.channels_A or options.channels_B):
+            raise ConfigError(
+                f"{spec}: direction, channels_A and channels_B apply to translation pairs "
+                f"(aligned:, paired:, unaligned:, shapes?task=...); {type(self).__name__} yields single images"
+            )
         self.path = path
         self.split = split
         self.options = options
         self.params = params
         self.spec = spec
         self.transform = ImageTransform(options, train=split == "train")
+        if self.pairs:  # the fields "A" and "B" as yielded (after direction), each its channels
+            self.transforms = {
+                "A": ImageTransform(options, split == "train", options.channels_A or options.channels),
+                "B": ImageTransform(options, split == "train", options.channels_B or options.channels),
+            }
         self.targets: np.ndarray = np.zeros(0, dtype=np.int64)
         self.class_names: list[str] = []
         self.skipped: list[tuple[str, str]] = []
         self.cache = True  # subclasses may turn it off
-        self._cache: dict[int, np.ndarray] | None = None  # made on first access when enabled
+        self._cache: dict[Hashable, np.ndarray] | None = None  # made on first access when enabled
         self._cache_decided = False
+        self._cache_bytes = 0
 
     # -- contract ------------------------------------------------------------------
     @property
@@ -62,7 +80,43 @@ class ImageDataset(Dataset):
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
+        """(C, H, W) of "image" (of "A" for pair datasets)."""
+        if self.pairs:
+            return self.field_shapes["A"]
         return (self.options.channels, self.options.image_size, self.options.image_size)
+
+    @property
+    def field_shapes(self) -> dict[str, tuple[int, int, int]]:
+        """The shape of every image field an item holds ("image", or "A" and "B")."""
+        if self.pairs:
+            s = self.options.image_size
+            return {f: (t.channels, s, s) for f, t in self.transforms.items()}
+        return {"image": self.image_shape}
+
+    # -- pairs ---------------------------------------------------------------------
+    def side(self, j: int, side: str, key: tuple[int, int, int]) -> tuple[Hashable, Callable[[], Image.Image], str]:
+        """Pair datasets: (cache key, loader, source) of the data's side "A" or "B" of item ``j``
+        (before ``direction``); ``key`` is (j, epoch, seed), for a random B draw."""
+        raise NotImplementedError
+
+    def extras(self, j: int, key: tuple[int, int, int], jitter: Jitter) -> dict[str, Any]:
+        """Pair datasets: fields beside "A" and "B" (e.g. "B_true", "factors")."""
+        return {}
+
+    def other(self, side: str) -> str:
+        """The field that yields the data's ``side`` ("A" <-> "B" when direction is BtoA)."""
+        return side if self.options.direction == "AtoB" else {"A": "B", "B": "A"}[side]
+
+    def pair_item(self, j: int, jitter: Jitter, key: tuple[int, int, int]) -> dict[str, Any]:
+        """``{"A", "B", "A_path", "B_path", ...extras}``, both images cropped and flipped alike."""
+        out: dict[str, Any] = {}
+        for side in ("A", "B"):
+            field = self.other(side)
+            cache_key, load, source = self.side(j, side, key)
+            out[field] = self.field_image((side, cache_key), load, source, self.transforms[field], jitter, field)
+            out[field + "_path"] = source
+        out.update(self.extras(j, key, jitter))
+        return out
 
     def load(self, i: int) -> Image.Image:
         raise NotImplementedError
@@ -81,23 +135,45 @@ class ImageDataset(Dataset):
         return j
 
     def _cache_on(self) -> bool:
-        c, h, w = self.image_shape
-        return self.cache and self.transform.deterministic and len(self) * c * h * w <= self.CACHE_BYTES
+        per_item = 0
+        for c, _, _ in self.field_shapes.values():
+            side = self.transform.load_size if self.options.crop != "none" else self.options.image_size
+            per_item += c * side * side
+        return self.cache and len(self) * per_item <= self.CACHE_BYTES
 
-    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
-        j = self._index(i)
+    def field_image(
+        self, key: Hashable, load: Callable[[], Image.Image], source: str,
+        transform: ImageTransform, jitter: Jitter, field: str = "image",
+    ) -> torch.Tensor:
+        """One image field: ``load()`` converted and resized (cached under ``key``), then
+        cropped and flipped by ``jitter``; a shape other than ``field_shapes[field]`` raises."""
         if not self._cache_decided:
             self._cache = {} if self._cache_on() else None
             self._cache_decided = True
-        a = self._cache.get(j) if self._cache is not None else None
+        a = self._cache.get(key) if self._cache is not None else None
         if a is None:
-            a = self.transform.prepare(self.load(j), self.source(j))  # (S, S, C) uint8
-            if self._cache is not None:
-                self._cache[j] = a
-        image = self.transform.finish(a)  # (C, S, S)
-        if image.shape != self.image_shape:  # never hand out a wrong tensor silently
-            raise DataError(f"{self.source(j)}: produced shape {tuple(image.shape)}, expected {self.image_shape}")
+            a = transform.prepare(load(), source)  # (H, W, C) uint8
+            if self._cache is not None and self._cache_bytes + a.nbytes <= self.CACHE_BYTES:
+                self._cache[key] = a
+                self._cache_bytes += a.nbytes
+        image = transform.finish(a, jitter)  # (C, S, S)
+        want = self.field_shapes[field]
+        if image.shape != want:  # never hand out a wrong tensor silently
+            raise DataError(f"{source}: produced shape {tuple(image.shape)}, expected {want}")
+        return image
+
+    def item(self, j: int, jitter: Jitter, key: tuple[int, int, int]) -> dict[str, Any]:
+        """The item at index ``j`` with the transform's ``jitter``; ``key`` = (j, epoch, seed)."""
+        if self.pairs:
+            return self.pair_item(j, jitter, key)
+        image = self.field_image(j, lambda: self.load(j), self.source(j), self.transform, jitter)
         return {"image": image, "label": torch.tensor(int(self.targets[j]), dtype=torch.int64)}
+
+    def __getitem__(self, key: Any) -> dict[str, Any]:
+        index, epoch, seed = parse_key(key)
+        j = self._index(index)
+        jitter = self.transform.draw(item_rng(j, epoch, seed)) if self.transform.random else CENTER
+        return self.item(j, jitter, (j, epoch, seed))
 
     def __repr__(self) -> str:
         return (

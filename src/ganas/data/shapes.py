@@ -26,12 +26,14 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
+import torch
 from PIL import Image, ImageDraw
 
 from ..errors import ConfigError
 from .base import DATASETS, DataOptions
 from .dataset import ImageDataset
 from .progress import progress
+from .transforms import item_rng
 
 SHAPES: tuple[str, ...] = ("circle", "square", "triangle", "pentagon", "hexagon", "star")
 COLOURS: dict[str, tuple[int, int, int]] = {
@@ -251,21 +253,29 @@ class ShapesParams:
     n: int = 0  # number of samples; 0 = 20000 (train) / 2000 (test)
     seed: int = 0
     cache: bool = True  # keep rendered images in memory (see ImageDataset.CACHE_BYTES)
+    task: Literal["none", "edges2photo", "label2photo", "day2night"] = "none"  # translation pairs A, B
 
 
-@DATASETS.register("shapes", help="procedural shapes, no files (?view=photo|label_map|edges|night&label=shape|colour|size|position&n=&seed=)")
+@DATASETS.register("shapes", help="procedural shapes, no files (?view=photo|label_map|edges|night&label=shape|colour|size|position&n=&seed=); "
+                   "?task=edges2photo|label2photo (paired) or day2night (unpaired) yields A, B, factors")
 class ShapesDataset(ImageDataset):
     """Procedural scenes; ``scene(i)`` and ``caption(i)`` give each sample's factors and text."""
 
     Params = ShapesParams
     DEFAULT_N = {"train": 20000, "test": 2000}
 
+    def __new__(cls, path: str | None = None, split: str = "train", options: DataOptions | None = None,
+                params: ShapesParams | None = None, spec: str = "shapes") -> "ShapesDataset":
+        if cls is ShapesDataset and params is not None and params.task != "none":
+            cls = ShapesPairDataset  # ?task=...: translation pairs
+        return super().__new__(cls)
+
     def __init__(self, path: str | None, split: str, options: DataOptions, params: ShapesParams, spec: str) -> None:
         super().__init__(path, split, options, params, spec)
         if params.n < 0 or params.seed < 0:
             raise ConfigError(f"{spec}: n and seed must be >= 0")
         n = params.n or self.DEFAULT_N[split]
-        self.render_size = (options.load_size or options.image_size) if options.crop != "none" else options.image_size
+        self.render_size = self.transform.load_size if options.crop != "none" else options.image_size
         if not 16 <= self.render_size <= 256:
             raise ConfigError(f"{spec}: shapes renders 16..256 px, got image_size/load_size {self.render_size}")
         self.class_names = list(FACTORS[params.label])
@@ -284,3 +294,67 @@ class ShapesDataset(ImageDataset):
 
     def load(self, i: int) -> Image.Image:
         return render(self._scenes[i], self.render_size, self.params.view)
+
+
+# -- translation tasks --------------------------------------------------------------------
+#: task -> (view of side A, view of side B, paired)
+TASKS: dict[str, tuple[str, str, bool]] = {
+    "edges2photo": ("edges", "photo", True),
+    "label2photo": ("label_map", "photo", True),
+    "day2night": ("photo", "night", False),
+}
+#: the order of the "factors" field: indices into SHAPES, COLOURS, SIZES, POSITIONS, BACKGROUNDS
+FACTOR_NAMES: tuple[str, ...] = ("shape", "colour", "size", "position", "background")
+_FACTOR_VALUES: dict[str, tuple[str, ...]] = {**FACTORS, "background": tuple(BACKGROUNDS)}
+
+
+def scene_factors(scene: Scene) -> torch.Tensor:
+    """int64 (5,): the scene's shape, colour, size, position and background indices."""
+    return torch.tensor([_FACTOR_VALUES[f].index(getattr(scene, f)) for f in FACTOR_NAMES], dtype=torch.int64)
+
+
+class ShapesPairDataset(ShapesDataset):
+    """``shapes?task=...``: translation pairs {"A", "B", "A_path", "B_path", "factors"}.
+
+    - ``edges2photo``, ``label2photo``: paired; A and B are two views of one scene.
+    - ``day2night``: unpaired for training: B (night) comes from a second set of scenes of
+      the train stream (indices n..2n-1, disjoint from A's 0..n-1), drawn at random from
+      the item's key as junyanz's unaligned dataset draws B. On the test split B is the
+      hidden true pair, the night view of A's own scene, also yielded as ``"B_true"``.
+
+    ``"factors"`` are those of the scene shown in field ``"A"`` (``FACTOR_NAMES`` order), so
+    the shape and colour classifiers can be checked on translated images.
+    """
+
+    pairs = True
+
+    def __init__(self, path: str | None, split: str, options: DataOptions, params: ShapesParams, spec: str) -> None:
+        super().__init__(path, split, options, params, spec)
+        self.task = params.task
+        self.views = {"A": TASKS[self.task][0], "B": TASKS[self.task][1]}
+        self.unpaired = not TASKS[self.task][2] and split == "train"
+        n = len(self._scenes)
+        self._b_scenes = [scene_for(n + i, split, params.seed) for i in range(n)] if self.unpaired else self._scenes
+        self.class_names = []
+
+    def _b_index(self, j: int, key: tuple[int, int, int]) -> int:
+        if not self.unpaired:
+            return j
+        return int(item_rng(j, key[1], key[2], stream=1).integers(len(self._b_scenes)))
+
+    def side(self, j: int, side: str, key: tuple[int, int, int]) -> tuple[Any, Any, str]:
+        k = j if side == "A" else self._b_index(j, key)
+        scene = self._scenes[k] if side == "A" else self._b_scenes[k]
+        view = self.views[side]
+        return (k, view), (lambda: render(scene, self.render_size, view)), f"{self.spec}[{self.split} {side}{k}]"
+
+    def extras(self, j: int, key: tuple[int, int, int], jitter: Any) -> dict[str, Any]:
+        input_side = self.other("A")  # the data side that feeds field "A"
+        scene = self._scenes[j] if input_side == "A" else self._b_scenes[self._b_index(j, key)]
+        return {"factors": scene_factors(scene)}
+
+    def pair_item(self, j: int, jitter: Any, key: tuple[int, int, int]) -> dict[str, Any]:
+        out = super().pair_item(j, jitter, key)
+        if self.task == "day2night" and self.split == "test":
+            out["B_true"] = out["B"]  # the test split is paired: B is A's own scene
+        return out

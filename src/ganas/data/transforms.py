@@ -1,28 +1,38 @@
-"""Image transforms with Pillow + numpy (no torchvision).
+"""Image transforms with Pillow + numpy (no torchvision), and the per-item random stream.
 
 The pipeline follows pix2pix/CycleGAN's ``get_transform`` (junyanz/pytorch-CycleGAN-and-pix2pix,
 ``data/base_dataset.py``): convert the mode, resize, crop, flip, to tensor, normalise to
-[-1, 1] with mean = std = 0.5 per channel.
+[-1, 1] with mean = std = 0.5 per channel. ``image_size`` is junyanz's ``crop_size``.
 
-- ``crop="center"``/``"random"``: resize the shorter side to ``load_size`` (default
-  ``image_size``), then crop ``image_size`` x ``image_size`` (random offsets on the train split
-  only; the test split always crops the centre).
+- ``crop="center"``/``"random"``: resize to ``load_size`` (default ``image_size``), then crop
+  ``image_size`` x ``image_size`` (random offsets on the train split only; the test split
+  always crops the centre). ``resize="shorter"`` (default) resizes the shorter side to
+  ``load_size`` keeping the aspect (torchvision's ``Resize(int)``); ``resize="square"``
+  resizes to ``load_size`` x ``load_size`` as junyanz's default ``resize_and_crop``
+  (pix2pix: 286 then a random 256 crop).
 - ``crop="none"``: resize straight to ``image_size`` x ``image_size`` (aspect not kept).
 - ``flip``: random horizontal flip, train split only.
+- NOTE: on the test split ``load_size`` is not used (images are resized to ``image_size``
+  and centre-cropped), as junyanz's ``test_options.py`` sets ``load_size = crop_size``.
 
-Randomness comes from torch's global RNG (``torch.randint``/``torch.rand``), so a trainer that
-checkpoints torch's RNG state resumes with the same crops and flips.
+Randomness: a dataset item is addressed by a *key* ``(index, epoch, seed)`` (a plain int
+``i`` means ``(i, 0, 0)``); ``item_rng`` seeds a ``numpy.random.Generator`` from it and
+``ImageTransform.draw`` takes one ``Jitter`` (crop offsets as fractions and a flip) from
+it, shared by every image field of the item (the same crop and flip for A and B). Nothing
+reads a global RNG, so an item does not depend on the worker that loads it.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from PIL import Image
 
-from ..errors import DataError
+from ..errors import ConfigError, DataError
 from .base import DataOptions
 
 #: Pillow modes we convert; anything else (F, HSV, LAB, I;32...) is refused.
@@ -82,51 +92,121 @@ def to_tensor(a: np.ndarray, normalize: bool) -> torch.Tensor:
     return t.mul_(2.0 / 255.0).sub_(1.0) if normalize else t.div_(255.0)
 
 
-class ImageTransform:
-    """The per-sample transform of one split, built from ``DataOptions``."""
+Key = Any  # int | tuple[int, int, int] (index, epoch, seed)
 
-    def __init__(self, options: DataOptions, train: bool) -> None:
+
+def parse_key(key: Key) -> tuple[int, int, int]:
+    """``(index, epoch, seed)`` from a dataset key: an int (epoch 0, seed 0) or a 3-tuple."""
+    if isinstance(key, (tuple, list)):
+        if len(key) != 3:
+            raise TypeError(f"a dataset key is an int or (index, epoch, seed), got {key!r}")
+        index, epoch, seed = (int(k) for k in key)
+    elif isinstance(key, torch.Tensor):
+        return parse_key(key.tolist())
+    else:
+        try:
+            index = int(key.__index__())
+        except AttributeError:
+            raise TypeError(f"a dataset key is an int or (index, epoch, seed), got {key!r}") from None
+        epoch, seed = 0, 0
+    if epoch < 0 or seed < 0:
+        raise ConfigError(f"dataset key {key!r}: epoch and seed must be >= 0")
+    return index, epoch, seed
+
+
+def item_rng(index: int, epoch: int, seed: int, stream: int = 0) -> np.random.Generator:
+    """The random stream of one item: a pure function of (seed, epoch, index, stream).
+
+    ``stream`` separates independent uses (0: the transform's jitter, 1: an unaligned B
+    draw, 2: a wrong caption...), so adding one never shifts another.
+    """
+    return np.random.default_rng([seed, epoch, index, stream])
+
+
+@dataclass(frozen=True)
+class Jitter:
+    """The random part of one item's transform, shared by all its image fields.
+
+    ``x``/``y`` place the crop window as fractions of the free room (0 = left/top,
+    just under 1 = right/bottom), so fields of different sizes get corresponding crops.
+    """
+
+    x: float = 0.5
+    y: float = 0.5
+    flip: bool = False
+    random_crop: bool = False
+
+
+CENTER = Jitter()
+
+
+def crop_offset(free: int, u: float) -> int:
+    """Offset in 0..free from a fraction in [0, 1)."""
+    return min(int(u * (free + 1)), free)
+
+
+class ImageTransform:
+    """The per-sample transform of one split and one field, built from ``DataOptions``.
+
+    ``channels`` overrides ``options.channels`` (fields A and B may differ).
+    """
+
+    def __init__(self, options: DataOptions, train: bool, channels: int | None = None) -> None:
         self.options = options
         self.train = train
+        self.channels = channels or options.channels
         self.size = options.image_size
-        self.load_size = options.load_size or options.image_size
+        # NOTE: junyanz's test options set load_size = crop_size (test_options.py)
+        self.load_size = (options.load_size or options.image_size) if train else options.image_size
 
-    def resize_crop(self, img: Image.Image) -> Image.Image:
+    @property
+    def random(self) -> bool:
+        """Whether items draw a random crop or flip (train split with crop=random or flip)."""
+        return self.train and (self.options.crop == "random" or self.options.flip)
+
+    def draw(self, rng: np.random.Generator) -> Jitter:
+        """One item's crop position and flip (always three draws, so streams stay aligned)."""
+        x, y, f = (float(v) for v in rng.random(3))
+        flip = self.train and self.options.flip and f < 0.5
+        if self.train and self.options.crop == "random":
+            return Jitter(x, y, flip, random_crop=True)
+        return Jitter(flip=flip)
+
+    def resize(self, img: Image.Image) -> Image.Image:
+        """The deterministic part: resize (before any crop)."""
         s = self.size
         if self.options.crop == "none":
             return img if img.size == (s, s) else img.resize((s, s), Image.BICUBIC)
         w, h = img.size
-        short = min(w, h)
-        if short != self.load_size:
+        if self.options.resize == "square":
+            target = (self.load_size, self.load_size)
+        else:
+            short = min(w, h)
+            if short == self.load_size:
+                return img
             scale = self.load_size / short
-            w, h = max(self.load_size, round(w * scale)), max(self.load_size, round(h * scale))
-            img = img.resize((w, h), Image.BICUBIC)
-        if (w, h) == (s, s):
-            return img
-        if self.train and self.options.crop == "random":
-            left = int(torch.randint(0, w - s + 1, ()).item())
-            top = int(torch.randint(0, h - s + 1, ()).item())
-        else:  # centre, as torchvision's CenterCrop rounds it
-            left, top = int(round((w - s) / 2.0)), int(round((h - s) / 2.0))
-        return img.crop((left, top, left + s, top + s))
-
-    @property
-    def deterministic(self) -> bool:
-        """Whether ``prepare`` gives the same array every call (so it may be cached)."""
-        return not (self.train and self.options.crop == "random")
+            target = (max(self.load_size, round(w * scale)), max(self.load_size, round(h * scale)))
+        return img if img.size == target else img.resize(target, Image.BICUBIC)
 
     def prepare(self, img: Image.Image, source: str) -> np.ndarray:
-        """Mode conversion, resize and crop: a writable uint8 (S, S, C) array."""
-        img = self.resize_crop(convert_mode(img, self.options.channels, source))
-        a = np.array(img, dtype=np.uint8)  # (S, S) or (S, S, 3), a writable copy
+        """Mode conversion and resize: a writable uint8 (H, W, C) array (cacheable)."""
+        img = self.resize(convert_mode(img, self.channels, source))
+        a = np.array(img, dtype=np.uint8)  # (H, W) or (H, W, 3), a writable copy
         return a[:, :, None] if a.ndim == 2 else a
 
-    def finish(self, a: np.ndarray) -> torch.Tensor:
-        """Random flip (train split) and conversion of a prepared array to (C, S, S) float."""
-        t = to_tensor(a, self.options.normalize)  # (C, S, S)
-        if self.train and self.options.flip and bool(torch.rand(()) < 0.5):
-            t = t.flip(-1)
-        return t
+    def finish(self, a: np.ndarray, jitter: Jitter = CENTER) -> torch.Tensor:
+        """Crop (at ``jitter``'s place, else the centre), flip, to (C, S, S) float."""
+        s = self.size
+        h, w = a.shape[:2]
+        if (h, w) != (s, s):
+            if jitter.random_crop:
+                left, top = crop_offset(w - s, jitter.x), crop_offset(h - s, jitter.y)
+            else:  # centre, as torchvision's CenterCrop rounds it
+                left, top = int(round((w - s) / 2.0)), int(round((h - s) / 2.0))
+            a = a[top : top + s, left : left + s]
+        if jitter.flip:
+            a = a[:, ::-1]
+        return to_tensor(np.ascontiguousarray(a), self.options.normalize)  # (C, S, S)
 
-    def __call__(self, img: Image.Image, source: str) -> torch.Tensor:
-        return self.finish(self.prepare(img, source))  # (C, S, S)
+    def __call__(self, img: Image.Image, source: str, jitter: Jitter = CENTER) -> torch.Tensor:
+        return self.finish(self.prepare(img, source), jitter)  # (C, S, S)

@@ -14,17 +14,25 @@ Implemented now::
 
     shapes                       procedural scenes (?view=photo|label_map|edges|night
                                  &label=shape|colour|size|position&n=20000&seed=0)
+    shapes?task=edges2photo      translation pairs A, B (+ factors); also label2photo,
+                                 day2night (unpaired train; test keeps B_true)
     digits                       scikit-learn's 8x8 digits, stratified 80/20 split
-    folder:PATH                  images (recursive), class subfolders -> labels;
-                                 PATH/train + PATH/test select the split, else ?holdout=0.1
+    folder:PATH                  images (recursive), class subfolders -> labels; split
+                                 folders train/ + test/ (else val/), or ?holdout=0.1
     mnist:PATH                   IDX files (gz or not); t10k only -> carved 85/15 split
     cifar10:PATH                 CIFAR-10 python batches (safe restricted unpickler)
+    aligned:PATH                 pix2pix A|B side by side in PATH/{train,val,test}/
+    paired:PATH_A,PATH_B         A and B images matched by file name
+    unaligned:PATH               CycleGAN: PATH/trainA, trainB, testA, testB
+
+Items are keyed ``dataset[i]`` or ``dataset[(index, epoch, seed)]``: random crops, flips and
+the unaligned B draw come from a numpy Generator seeded by the key (docs/protocol.md,
+"Data items"). Pair datasets yield ``{"A", "B", "A_path", "B_path"}``; ``field_shapes``
+gives each image field's (C, H, W). Options ``direction=AtoB|BtoA``, ``channels_A``,
+``channels_B`` apply to pairs; ``resize=shorter|square`` and ``load_size`` to all.
 
 Planned layouts use the same syntax (not implemented yet)::
 
-    aligned:PATH                 pix2pix pairs: each file is A|B side by side
-                                 (?direction=AtoB|BtoA), adds "target"
-    unaligned:PATH               CycleGAN: PATH/trainA, PATH/trainB (testA/testB)
     celeba:PATH                  CelebA images + list_attr_celeba.txt (?attrs=Black_Hair,...),
                                  adds "attrs"
     captions:PATH                images + one caption file per image, adds "caption"

@@ -156,3 +156,90 @@ def test_order_and_random_crop_are_deterministic(tmp_path: Path) -> None:
     assert not torch.equal(xa, torch.stack([a[(i, 4, 7)]["image"] for i in range(4)]))
     assert torch.equal(torch.stack([a[i]["image"] for i in range(4)]),
                        torch.stack([a[(i, 0, 0)]["image"] for i in range(4)]))
+
+
+def test_train_val_is_two_splits_not_two_classes(tmp_path: Path) -> None:
+    """ImageNet layout: train/<class>/ and val/<class>/; "test" reads val/ when no test/."""
+    for c in ("cat", "dog"):
+        _img(tmp_path / "train" / c / "1.png")
+        _img(tmp_path / "train" / c / "2.png")
+    _img(tmp_path / "val" / "dog" / "1.png")
+    tr = make_dataset(f"folder:{tmp_path}", "train", image_size=8)
+    te = make_dataset(f"folder:{tmp_path}", "test", image_size=8)
+    assert tr.class_names == te.class_names == ["cat", "dog"]
+    assert len(tr) == 4 and all(Path(f).parts[-3] == "train" for f in tr.files)
+    assert len(te) == 1 and Path(te.files[0]).parts[-3] == "val" and int(te[0]["label"]) == 1
+
+
+@pytest.mark.parametrize("name", ["valid", "validation"])
+def test_valid_folder_names(tmp_path: Path, name: str) -> None:
+    _img(tmp_path / "train" / "a" / "1.png")
+    _img(tmp_path / name / "a" / "1.png")
+    te = make_dataset(f"folder:{tmp_path}", "test", image_size=8)
+    assert len(te) == 1 and name in str(te.files[0])
+
+
+def test_test_folder_preferred_over_val(tmp_path: Path) -> None:
+    _img(tmp_path / "train" / "a" / "1.png")
+    _img(tmp_path / "val" / "a" / "1.png")
+    _img(tmp_path / "test" / "a" / "1.png")
+    _img(tmp_path / "test" / "a" / "2.png")
+    te = make_dataset(f"folder:{tmp_path}", "test", image_size=8)
+    assert len(te) == 2 and all("test" in str(f) for f in te.files)
+
+
+def test_only_train_folder(tmp_path: Path) -> None:
+    """train/ alone: its class folders are the classes, never "train"; holdout carves test."""
+    for c in ("a", "b"):
+        for i in range(5):
+            _img(tmp_path / "train" / c / f"{i}.png")
+    tr = make_dataset(f"folder:{tmp_path}", "train", image_size=8)
+    assert tr.class_names == ["a", "b"] and len(tr) == 10
+    with pytest.raises(DataError, match="no test/ or val/"):
+        make_dataset(f"folder:{tmp_path}", "test", image_size=8)
+    tr = make_dataset(f"folder:{tmp_path}?holdout=0.4", "train", image_size=8)
+    te = make_dataset(f"folder:{tmp_path}?holdout=0.4", "test", image_size=8)
+    assert len(tr) == 6 and len(te) == 4 and not set(tr.files) & set(te.files)
+    assert te.class_names == ["a", "b"]
+
+
+def test_split_folders_of_loose_images_and_missing_train(tmp_path: Path) -> None:
+    _img(tmp_path / "train" / "1.png")
+    _img(tmp_path / "test" / "1.png")
+    d = make_dataset(f"folder:{tmp_path}", "train", image_size=8)
+    assert d.num_classes == 1 and d.class_names != ["train"]
+    other = tmp_path / "only_val"
+    _img(other / "val" / "a" / "1.png")
+    with pytest.raises(DataError, match="no train/"):
+        make_dataset(f"folder:{other}", "train", image_size=8)
+
+
+def test_other_folders_beside_splits_warn(tmp_path: Path) -> None:
+    _img(tmp_path / "train" / "a" / "1.png")
+    _img(tmp_path / "extras" / "x.png")
+    with pytest.warns(UserWarning, match="extras"):
+        d = make_dataset(f"folder:{tmp_path}", "train", image_size=8)
+    assert len(d) == 1
+
+
+def test_symlink_loop_counts_each_real_file_once(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    for i in range(4):
+        _img(root / "a" / f"{i}.png")
+    for i in range(3):
+        _img(root / "b" / "sub" / f"{i}.png")
+    (root / "a" / "loop").symlink_to(root / "a")  # a -> a
+    (root / "b" / "sub" / "up").symlink_to(root / "b")  # b/sub -> b
+    (root / "b" / "to_a").symlink_to(root / "a")  # the same files under another class
+    (root / "b" / "dup.png").symlink_to(root / "b" / "sub" / "0.png")
+    d = make_dataset(f"folder:{root}", image_size=8)
+    assert len(d) == 7
+    assert len({str(Path(f).resolve()) for f in d.files}) == 7
+    assert np.bincount(d.targets).tolist() == [4, 3]
+
+
+def test_root_images_linked_twice_count_once(tmp_path: Path) -> None:
+    _img(tmp_path / "a.png")
+    _img(tmp_path / "b.png")
+    (tmp_path / "c.png").symlink_to(tmp_path / "a.png")
+    assert len(make_dataset(f"folder:{tmp_path}", image_size=8)) == 2

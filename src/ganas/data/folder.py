@@ -56,7 +56,6 @@ def find_images(folder: Path, show_progress: bool = True) -> list[Path]:
     """
     out: list[Path] = []
     seen_dirs: set[tuple[int, int]] = set()
-    seen_files: set[str] = set()
     bar = progress(None, f"scanning {folder}", unit="dir", enabled=show_progress)
     for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
         bar.update(1)
@@ -72,11 +71,17 @@ def find_images(folder: Path, show_progress: bool = True) -> list[Path]:
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         out.extend(Path(dirpath) / f for f in filenames if is_image_file(Path(f)))
     bar.close()
+    return unique_files(out)
+
+
+def unique_files(paths: list[Path]) -> list[Path]:
+    """``paths`` sorted, each real file once (the first path in sorted order keeps it)."""
+    seen: set[str] = set()
     unique: list[Path] = []
-    for p in sorted(out):
+    for p in sorted(paths):
         real = os.path.realpath(p)
-        if real not in seen_files:
-            seen_files.add(real)
+        if real not in seen:
+            seen.add(real)
             unique.append(p)
     return unique
 
@@ -97,7 +102,7 @@ def scan_classes(
     root's own images form one class called ``single_name`` (default: the root's name).
     """
     names = class_names if class_names is not None else _class_dirs(root)
-    root_images = sorted(p for p in root.iterdir() if not p.is_dir() and is_image_file(p))
+    root_images = unique_files([p for p in root.iterdir() if not p.is_dir() and is_image_file(p)])
     if not names:
         if not root_images:
             what = "empty folder" if not any(root.iterdir()) else "no images found"

@@ -40,7 +40,7 @@ Planned layouts use the same syntax (not implemented yet)::
 
 from __future__ import annotations
 
-from . import celeba, cifar10, digits, folder, mnist, pairs, shapes  # noqa: F401  (register the datasets)
+from . import captions, celeba, cifar10, digits, folder, mnist, pairs, shapes  # noqa: F401  (register the datasets)
 from .base import DATASETS, DataOptions
 from .dataset import ImageDataset, stratified_split
 from .spec import DataSpec, list_datasets, make_dataset, parse_spec

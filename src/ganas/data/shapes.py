@@ -19,6 +19,7 @@ varied words (GAN-CLS).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import re
@@ -253,7 +254,10 @@ class ShapesParams:
     n: int = 0  # number of samples; 0 = 20000 (train) / 2000 (test)
     seed: int = 0
     cache: bool = True  # keep rendered images in memory (see ImageDataset.CACHE_BYTES)
-    task: Literal["none", "edges2photo", "label2photo", "day2night"] = "none"  # translation pairs A, B
+    # translation pairs A, B (edges2photo, label2photo, day2night); "attributes" adds "attrs"
+    # (one-hot groups of the factors in ``attrs``); "captions" adds "caption", "wrong_caption"
+    task: Literal["none", "edges2photo", "label2photo", "day2night", "attributes", "captions"] = "none"
+    attrs: str = "colour,size,background"  # the factor groups of task=attributes
 
 
 @DATASETS.register("shapes", help="procedural shapes, no files (?view=photo|label_map|edges|night&label=shape|colour|size|position&n=&seed=); "
@@ -266,7 +270,7 @@ class ShapesDataset(ImageDataset):
 
     def __new__(cls, path: str | None = None, split: str = "train", options: DataOptions | None = None,
                 params: ShapesParams | None = None, spec: str = "shapes") -> "ShapesDataset":
-        if cls is ShapesDataset and params is not None and params.task != "none":
+        if cls is ShapesDataset and params is not None and params.task in TASKS:
             cls = ShapesPairDataset  # ?task=...: translation pairs
         return super().__new__(cls)
 
@@ -284,13 +288,57 @@ class ShapesDataset(ImageDataset):
                         for i in progress(range(n), f"{spec} scenes", unit="scene", enabled=options.progress)]
         self.targets = np.array([lookup[getattr(s, params.label)] for s in self._scenes], dtype=np.int64)
         self.cache = params.cache
+        if params.task == "attributes":
+            groups = [g.strip() for g in params.attrs.split(",") if g.strip()]
+            bad = [g for g in groups if g not in _FACTOR_VALUES]
+            if not groups or bad or len(set(groups)) != len(groups):
+                raise ConfigError(f"{spec}: attrs must name distinct factors among {', '.join(_FACTOR_VALUES)}, "
+                                  f"got {params.attrs!r}")
+            self.attr_names = [f"{g}={v}" for g in groups for v in _FACTOR_VALUES[g]]
+            self.attr_groups, start = [], 0
+            for g in groups:
+                self.attr_groups.append(list(range(start, start + len(_FACTOR_VALUES[g]))))
+                start += len(_FACTOR_VALUES[g])
+            self._attr_factors = groups
+        elif params.attrs != ShapesParams.attrs:
+            raise ConfigError(f"{spec}: attrs applies to task=attributes")
 
     def scene(self, i: int) -> Scene:
         return self._scenes[self._index(i)]
 
-    def caption(self, i: int) -> str:
+    def caption(self, i: int, epoch: int = 0, seed: int = 0) -> str:
+        """The caption of item ``i`` as the item of key (i, epoch, seed) carries it."""
         j = self._index(i)
-        return caption(self._scenes[j], np.random.default_rng([self.params.seed, _SPLIT_CODE[self.split], j, 1]))
+        extra = [epoch, seed] if (epoch, seed) != (0, 0) else []
+        return caption(self._scenes[j], np.random.default_rng([self.params.seed, _SPLIT_CODE[self.split], j, 1, *extra]))
+
+    def wrong_caption(self, i: int, epoch: int = 0, seed: int = 0) -> str:
+        """A caption of another scene of the split whose shape or colour differs (GAN-CLS's
+        mismatching text), drawn from the key; a scene with the colour changed if none is found."""
+        j = self._index(i)
+        me = self._scenes[j]
+        rng = item_rng(j, epoch, seed, stream=3)
+        for _ in range(64):
+            other = self._scenes[int(rng.integers(len(self._scenes)))]
+            if (other.shape, other.colour) != (me.shape, me.colour):
+                return caption(other, rng)
+        colours = [c for c in COLOURS if c != me.colour]
+        return caption(dataclasses.replace(me, colour=colours[int(rng.integers(len(colours)))]), rng)
+
+    def item(self, j: int, jitter: Any, key: tuple[int, int, int]) -> dict[str, Any]:
+        out = super().item(j, jitter, key)
+        task = self.params.task
+        if task == "attributes":
+            scene = self._scenes[j]
+            attrs = torch.zeros(len(self.attr_names))  # (c,) one-hot per group
+            for g, idx in zip(self._attr_factors, self.attr_groups):
+                attrs[idx[_FACTOR_VALUES[g].index(getattr(scene, g))]] = 1.0
+            out["attrs"] = attrs
+        elif task == "captions":
+            out["caption"] = self.caption(j, key[1], key[2])
+            out["wrong_caption"] = self.wrong_caption(j, key[1], key[2])
+            out["factors"] = scene_factors(self._scenes[j])
+        return out
 
     def load(self, i: int) -> Image.Image:
         return render(self._scenes[i], self.render_size, self.params.view)

@@ -7,7 +7,8 @@ yielding ``{"image": float (C, H, W) in [-1, 1] (or [0, 1] with normalize=False)
 
 Spec syntax: ``NAME`` or ``NAME:PATH``, then optional ``?key=value&key=value`` where a key
 is a dataset param or a ``DataOptions`` field (image_size, channels, crop, flip,
-normalize, skip_bad, load_size); a bare ``?key`` means ``key=true``. Values are
+normalize, skip_bad, load_size, resize, progress, direction, channels_A,
+channels_B); a bare ``?key`` means ``key=true``. Values are
 URL-unquoted.
 
 Implemented now::
@@ -24,18 +25,17 @@ Implemented now::
     aligned:PATH                 pix2pix A|B side by side in PATH/{train,val,test}/
     paired:PATH_A,PATH_B         A and B images matched by file name
     unaligned:PATH               CycleGAN: PATH/trainA, trainB, testA, testB
+    celeba:PATH                  CelebA + list_attr_celeba.txt (?attrs=Black_Hair,...), adds "attrs"
+    captions:PATH                Reed's text_c10 layout or an image,caption .csv/.jsonl,
+                                 adds "caption", "wrong_caption"
+    shapes?task=attributes       adds "attrs" (one-hot groups of ?attrs=colour,size,background)
+    shapes?task=captions         adds "caption", "wrong_caption", "factors"
 
 Items are keyed ``dataset[i]`` or ``dataset[(index, epoch, seed)]``: random crops, flips and
 the unaligned B draw come from a numpy Generator seeded by the key (docs/protocol.md,
 "Data items"). Pair datasets yield ``{"A", "B", "A_path", "B_path"}``; ``field_shapes``
 gives each image field's (C, H, W). Options ``direction=AtoB|BtoA``, ``channels_A``,
 ``channels_B`` apply to pairs; ``resize=shorter|square`` and ``load_size`` to all.
-
-Planned layouts use the same syntax (not implemented yet)::
-
-    celeba:PATH                  CelebA images + list_attr_celeba.txt (?attrs=Black_Hair,...),
-                                 adds "attrs"
-    captions:PATH                images + one caption file per image, adds "caption"
 """
 
 from __future__ import annotations

@@ -5,7 +5,10 @@ without new contracts:
 
 - ``"image"``: float tensor (C, H, W), in [-1, 1] when ``normalize`` (the default)
 - ``"label"``: int64 scalar tensor (class index; -1 when the layout has no classes)
-- later layouts add ``"target"`` (aligned pairs), ``"attrs"`` (CelebA), ``"caption"``...
+- translation pairs yield ``"A"``, ``"B"`` (+ ``"A_path"``, ``"B_path"``) instead of
+  ``"image"``; CelebA and ``shapes?task=attributes`` add ``"attrs"`` (float multi-hot);
+  ``captions:`` and ``shapes?task=captions`` add ``"caption"``, ``"wrong_caption"``
+- items are keyed ``dataset[i]`` or ``dataset[(index, epoch, seed)]`` (docs/protocol.md)
 
 Datasets are named by a *spec* string: ``NAME`` or ``NAME:PATH`` with optional
 ``?key=value&key=value`` options (``shapes``, ``digits``, ``mnist:../data/mnist``,

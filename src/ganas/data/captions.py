@@ -38,13 +38,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
-from ..errors import ConfigError, DataError
+from ..errors import DataError
 from .base import DATASETS, DataOptions
-from .dataset import ImageDataset, stratified_split
+from .dataset import FileImageDataset, stratified_split
 from .folder import find_images
-from .transforms import Jitter, item_rng, load_image_file
+from .transforms import Jitter, item_rng
 
 _IMAGE_COLUMNS = ("image", "file", "filename", "path", "image_path")
 _CAPTION_COLUMNS = ("caption", "text")
@@ -149,7 +148,7 @@ def read_reed(root: Path) -> list[Entry]:
 
 
 @DATASETS.register("captions", help="captions:PATH, images + text_c10/<class>/<image>.txt (Reed) or an image,caption .csv/.jsonl; adds caption, wrong_caption")
-class CaptionDataset(ImageDataset):
+class CaptionDataset(FileImageDataset):
     Params = CaptionParams
     needs_path = True
 
@@ -203,11 +202,6 @@ class CaptionDataset(ImageDataset):
         bad_ids = {id(e) for e in bad}
         return [e for e in entries if id(e) not in bad_ids]
 
-    def source(self, i: int) -> str:
-        return str(self.files[i])
-
-    def load(self, i: int) -> Image.Image:
-        return load_image_file(self.files[i])
 
     def wrong_index(self, j: int, rng: np.random.Generator) -> int:
         """An item of another class (another item when there are no classes)."""

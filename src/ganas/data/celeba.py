@@ -38,9 +38,9 @@ from PIL import Image
 
 from ..errors import ConfigError, DataError
 from .base import DATASETS, DataOptions
-from .dataset import ImageDataset, folder_of
+from .dataset import FileImageDataset, folder_of
 from .progress import progress
-from .transforms import Jitter, load_image_file
+from .transforms import Jitter
 
 DEFAULT_ATTRS = "Black_Hair,Blond_Hair,Brown_Hair,Male,Young"
 HAIR_COLOURS = ("Black_Hair", "Blond_Hair", "Brown_Hair", "Gray_Hair")
@@ -108,7 +108,7 @@ class CelebAParams:
 
 
 @DATASETS.register("celeba", help="celeba:PATH, CelebA images + list_attr_celeba.txt; ?attrs=Black_Hair,Blond_Hair,... adds attrs; StarGAN's split")
-class CelebADataset(ImageDataset):
+class CelebADataset(FileImageDataset):
     Params = CelebAParams
     needs_path = True
 
@@ -158,11 +158,8 @@ class CelebADataset(ImageDataset):
         self.attrs = attrs
         self.targets = np.full(len(paths), -1, dtype=np.int64)
 
-    def source(self, i: int) -> str:
-        return str(self.files[i])
-
     def load(self, i: int) -> Image.Image:
-        img = load_image_file(self.files[i])
+        img = super().load(i)
         c = self.params.center_crop
         if c:
             w, h = img.size

@@ -13,7 +13,7 @@ from torch.utils.data import Dataset
 
 from ..errors import ConfigError, DataError
 from .base import DataOptions
-from .transforms import CENTER, ImageTransform, Jitter, item_rng, parse_key
+from .transforms import CENTER, ImageTransform, Jitter, item_rng, load_image_file, parse_key
 
 SPLITS = ("train", "test")
 
@@ -180,6 +180,18 @@ class ImageDataset(Dataset):
             f"{type(self).__name__}(spec={self.spec!r}, split={self.split!r}, n={len(self)}, "
             f"classes={self.num_classes}, image_shape={self.image_shape})"
         )
+
+
+class FileImageDataset(ImageDataset):
+    """Images read from ``self.files`` (paths), each named in its errors."""
+
+    files: list[Path]
+
+    def source(self, i: int) -> str:
+        return str(self.files[i])
+
+    def load(self, i: int) -> Image.Image:
+        return load_image_file(self.files[i])
 
 
 class ArrayImageDataset(ImageDataset):

@@ -30,11 +30,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from ..errors import ConfigError, DataError
 from .base import DATASETS, DataOptions
-from .dataset import ImageDataset, folder_of, stratified_split
+from .dataset import FileImageDataset, folder_of, stratified_split
 from .progress import progress
 from .transforms import convert_mode, load_image_file
 
@@ -145,7 +144,7 @@ class FolderParams:
 
 
 @DATASETS.register("folder", help="folder:PATH of images; class subfolders -> labels; PATH/train+test or ?holdout=0.1; ?skip_bad=true")
-class FolderDataset(ImageDataset):
+class FolderDataset(FileImageDataset):
     Params = FolderParams
     needs_path = True
 
@@ -223,9 +222,3 @@ class FolderDataset(ImageDataset):
         if not good_f:
             raise DataError(f"{self.spec}: all {len(files)} image files are bad, e.g. {self.skipped[0][1]}")
         return good_f, good_l
-
-    def source(self, i: int) -> str:
-        return str(self.files[i])
-
-    def load(self, i: int) -> Image.Image:
-        return load_image_file(self.files[i])

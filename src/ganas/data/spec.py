@@ -70,7 +70,8 @@ def make_dataset(
 
     Precedence of settings (later wins): ``options`` (default ``DataOptions()``), the spec's
     ``?key=value`` params, then ``overrides``. Each key is either a ``DataOptions`` field
-    (image_size, channels, crop, flip, normalize, skip_bad, load_size) or one of the dataset's
+    (image_size, channels, crop, flip, normalize, skip_bad, load_size, resize, progress,
+    direction, channels_A, channels_B) or one of the dataset's
     own params; anything else raises ConfigError listing both.
     """
     ds = parse_spec(spec)

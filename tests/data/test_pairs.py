@@ -173,3 +173,25 @@ def test_collation_keeps_paths(tmp_path: Path) -> None:
     d = make_dataset(f"aligned:{root}", image_size=8)
     batch = next(iter(torch.utils.data.DataLoader(d, batch_size=2)))
     assert batch["A"].shape == (2, 3, 8, 8) and len(batch["A_path"]) == 2
+
+
+def test_skip_bad_drops_bad_files_and_pairs(tmp_path: Path) -> None:
+    root = _aligned(tmp_path / "al")
+    _save(root / "train" / "odd.png", np.zeros((8, 17, 3), np.uint8))
+    (root / "train" / "junk.png").write_bytes(b"not a png")
+    with pytest.warns(UserWarning, match="skipped 2"):
+        d = make_dataset(f"aligned:{root}?skip_bad=true", image_size=8)
+    assert len(d) == 3 and sorted(Path(p).name for p, _ in d.skipped) == ["junk.png", "odd.png"]
+    a, b = _paired(tmp_path / "pa")
+    _save(b / "train" / "1.png", np.zeros((9, 12), np.uint8))
+    with pytest.warns(UserWarning, match="skipped 1"):
+        p = make_dataset(f"paired:{a},{b}?skip_bad=true", image_size=8)
+    assert [Path(f).stem for f in p.files_A] == ["0", "2"] and "12x9" in p.skipped[0][1]
+    u = _unaligned(tmp_path / "un")
+    (u / "trainB" / "9.png").write_bytes(b"junk")
+    plain = make_dataset(f"unaligned:{u}", image_size=8)
+    with pytest.raises(DataError, match=r"9\.png"):  # read when drawn
+        for e in range(40):
+            plain[(0, e, 0)]
+    with pytest.warns(UserWarning, match="skipped 1"):
+        assert len(make_dataset(f"unaligned:{u}?skip_bad=true", image_size=8).files_B) == 5

@@ -20,11 +20,14 @@ Both fields of an item share one crop and one flip (``Jitter``).
   (the protocol's rule), which changes nothing in distribution since B is drawn at random.
 
 Flat folders (no split folders) give a test split only with ``?holdout=FRACTION``.
+``?skip_bad=true`` decodes every file at construction and drops bad files and bad pairs,
+listing them in ``dataset.skipped``.
 """
 
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Hashable
@@ -103,6 +106,33 @@ class PairDataset(ImageDataset):
     def set_length(self, n: int) -> None:
         self.targets = np.full(n, -1, dtype=np.int64)
 
+    def keep_good(
+        self, groups: list[tuple[Path, ...]], rule: Callable[[tuple[Path, ...], list[tuple[int, int]]], str | None],
+        what: str,
+    ) -> list[tuple[Path, ...]]:
+        """The groups of files (an AB image, a pair, one domain image) whose sizes pass ``rule``
+        (it returns an error message or None). Sizes come from the headers, or from a full
+        decode with ``skip_bad``, which then drops and records bad groups instead of raising."""
+        good: list[tuple[Path, ...]] = []
+        skip = self.options.skip_bad
+        for group in progress(groups, f"checking {what}", unit="file", enabled=self.options.progress):
+            try:
+                sizes = [load_image_file(f).size if skip else image_size_of(f) for f in group]
+                problem = rule(group, sizes)
+                if problem:
+                    raise DataError(problem)
+            except DataError as e:
+                if not skip:
+                    raise
+                self.skipped.append((str(group[0]), str(e)))
+                continue
+            good.append(group)
+        if self.skipped:
+            warnings.warn(f"{self.spec}: skipped {len(self.skipped)} bad files or pairs (see dataset.skipped)", stacklevel=4)
+        if not good:
+            raise DataError(f"{what}: nothing left after skipping {len(groups)} bad files or pairs")
+        return good
+
     def _load_side(self, path: Path) -> Callable[[], Image.Image]:
         return lambda: load_image_file(path)
 
@@ -117,10 +147,12 @@ class AlignedDataset(PairDataset):
             files = images_in(folder, f"{split} split of {spec!r}", options.progress)
         else:
             files = carve(images_in(root, spec, options.progress), split, params, root, spec)
-        for f in progress(files, f"checking {spec}", unit="file", enabled=options.progress):
-            w, h = image_size_of(f)
-            if w % 2:
-                raise DataError(f"{f}: width {w} is odd, so it cannot hold A|B side by side (aligned layout)")
+
+        def odd(group: tuple[Path, ...], sizes: list[tuple[int, int]]) -> str | None:
+            w = sizes[0][0]
+            return f"{group[0]}: width {w} is odd, so it cannot hold A|B side by side (aligned layout)" if w % 2 else None
+
+        files = [g[0] for g in self.keep_good([(f,) for f in files], odd, spec)]
         self.files = files
         self.set_length(len(files))
         self._last: tuple[int, Image.Image] | None = None
@@ -175,12 +207,15 @@ class PairedDataset(PairDataset):
             names = carve(names, split, params, roots[0], spec)
         self.files_A = [by_name[0][n] for n in names]
         self.files_B = [by_name[1][n] for n in names]
-        for fa, fb in progress(list(zip(self.files_A, self.files_B)), f"checking {spec}", unit="pair",
-                               enabled=options.progress):
-            sa, sb = image_size_of(fa), image_size_of(fb)
-            if sa != sb:
-                raise DataError(f"{fa} is {sa[0]}x{sa[1]} but its partner {fb} is {sb[0]}x{sb[1]}: a pair must have one size")
-        self.set_length(len(names))
+        def same_size(group: tuple[Path, ...], sizes: list[tuple[int, int]]) -> str | None:
+            (wa, ha), (wb, hb) = sizes
+            if (wa, ha) == (wb, hb):
+                return None
+            return f"{group[0]} is {wa}x{ha} but its partner {group[1]} is {wb}x{hb}: a pair must have one size"
+
+        pairs = self.keep_good(list(zip(self.files_A, self.files_B)), same_size, spec)
+        self.files_A, self.files_B = [a for a, _ in pairs], [b for _, b in pairs]
+        self.set_length(len(pairs))
 
     def side(self, j: int, side: str, key: tuple[int, int, int]) -> tuple[Hashable, Callable[[], Image.Image], str]:
         f = (self.files_A if side == "A" else self.files_B)[j]
@@ -194,6 +229,11 @@ class UnalignedDataset(PairDataset):
         root = folder_of(path, spec)
         self.files_A = images_in(root / f"{split}A", f"domain A of the {split} split of {spec!r}", options.progress)
         self.files_B = images_in(root / f"{split}B", f"domain B of the {split} split of {spec!r}", options.progress)
+        if options.skip_bad:  # decode every file now; drop the bad ones
+            for side in ("A", "B"):
+                files = getattr(self, f"files_{side}")
+                good = self.keep_good([(f,) for f in files], lambda group, sizes: None, str(root / f"{split}{side}"))
+                setattr(self, f"files_{side}", [g[0] for g in good])
         self.set_length(max(len(self.files_A), len(self.files_B)))
 
     def b_index(self, j: int, key: tuple[int, int, int]) -> int:

@@ -125,6 +125,7 @@ def test_search_curve_png_and_chart(tmp_path):
     ax = fig.axes[0]
     (line,) = ax.get_lines()
     assert list(line.get_ydata()) == best and ax.get_xlabel() == "evaluations" and ax.get_ylabel() == "reward"
+    assert line.get_drawstyle() == "steps-post"  # a running best is a step function
     (dots,) = ax.collections
     assert dots.get_offsets().shape == (4, 2)  # the NaN reward is left out
     p = charts.write_search_curve(tmp_path / "best.png", best, rewards, title="t")

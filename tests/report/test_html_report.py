@@ -147,3 +147,9 @@ def test_search_report(tmp_path):
     assert "a1" in html and "search progress" in html and "reported test accuracy of the best so far" in html
     assert _external_urls(html) == [] and len(_svgs(html)) == 2
     assert write_search_report(tmp_path).read_text() == html  # deterministic: same search, same page
+    # the search's own PNG of the curve is not shown twice; other figures are
+    (tmp_path / "search.json").write_text(json.dumps({"plot": "best_so_far.png"}))
+    _png(tmp_path / "best_so_far.png")
+    _png(tmp_path / "extra.png")
+    html = write_search_report(tmp_path).read_text()
+    assert html.count("data:image/png;base64,") == 1 and "extra.png" in html

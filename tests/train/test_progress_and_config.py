@@ -37,8 +37,9 @@ def test_plain_lines_when_not_a_tty():
     text = out.getvalue()
     lines = text.splitlines()
     assert len(lines) == 2 and "\r" not in text and lines[1] == "saved"
-    # tqdm's meter: global step / total, elapsed < remaining, this run's rate
-    assert re.fullmatch(r"5/10 \[\d\d:\d\d<\d\d:\d\d, *[\d.]+[kM]?step/s\] loss_D=1\.25 loss_G=0\.5 123\.4 img/s",
+    # tqdm's meter: global step / total, elapsed, time left, this run's rate
+    assert re.fullmatch(r"step 5/10 \[\d\d:\d\d, ETA \d\d:\d\d, *[\d.]+[kM]?step/s\] "
+                        r"loss_D=1\.25 loss_G=0\.5 123\.4 img/s",
                         lines[0]), lines[0]
 
 

@@ -37,12 +37,15 @@ _RC = {
     "grid.color": "#e6e6e6",
     "axes.spines.top": False,
     "axes.spines.right": False,
-    "legend.frameon": False,
+    "legend.frameon": True,
+    "legend.framealpha": 0.8,
+    "legend.edgecolor": "#dddddd",
 }
 _NO_METADATA = {"Date": None, "Creator": None, "Format": None, "Type": None}
 
 WIDE = (7.0, 3.2)   # inches: a main chart
 SMALL = (7.0, 2.2)  # a secondary one (learning rates)
+SEARCH = (6.4, 4.0)  # the search curve: 640 x 400 px as PNG at 100 dpi
 
 
 def _finite(xs: Sequence[float], ys: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
@@ -73,11 +76,12 @@ def new_figure(size: tuple[float, float] = WIDE, rows: int = 1, cols: int = 1) -
     return fig, axes
 
 
-def plot_series(ax: Any, series: Mapping[str, XY], smooth: int = 1) -> int:
+def plot_series(ax: Any, series: Mapping[str, XY], smooth: int = 1, drawstyle: str = "default") -> int:
     """Draw each named series on ``ax``; returns how many had a finite point.
 
     Short series get a marker on each point (a single point is a dot, not nothing). With
     ``smooth > 1`` a long series is drawn faint and its moving average over it.
+    ``drawstyle="steps-post"`` draws a running best as the step function it is.
     """
     drawn = 0
     with matplotlib.rc_context(_RC):
@@ -91,7 +95,8 @@ def plot_series(ax: Any, series: Mapping[str, XY], smooth: int = 1) -> int:
                 ax.plot(x, moving_average(y, smooth), color=colour, linewidth=1.5, label=name)
             else:
                 marker = "o" if len(x) <= MARKER_MAX_POINTS else None
-                ax.plot(x, y, color=colour, linewidth=1.5, marker=marker, markersize=4, label=name)
+                ax.plot(x, y, color=colour, linewidth=1.5, marker=marker, markersize=4, label=name,
+                        drawstyle=drawstyle)
             drawn += 1
     return drawn
 
@@ -104,15 +109,15 @@ def _finish_axes(ax: Any, drawn: int, title: str = "", xlabel: str = "", ylabel:
     ax.set_ylabel(ylabel)
     if drawn == 0:
         ax.text(0.5, 0.5, "no data", transform=ax.transAxes, ha="center", va="center", color="#888")
-    elif legend:
-        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
+    elif legend:  # inside the axes: its width never depends on the viewer's fonts
+        ax.legend(loc="best", fontsize=8)
 
 
 def line_chart(series: Mapping[str, XY], title: str = "", xlabel: str = "", ylabel: str = "",
-               smooth: int = 1, size: tuple[float, float] = WIDE) -> Figure:
+               smooth: int = 1, size: tuple[float, float] = WIDE, drawstyle: str = "default") -> Figure:
     """One axes with every named ``(xs, ys)`` series; non-finite points are dropped."""
     fig, ax = new_figure(size)
-    _finish_axes(ax, plot_series(ax, series, smooth), title, xlabel, ylabel)
+    _finish_axes(ax, plot_series(ax, series, smooth, drawstyle), title, xlabel, ylabel)
     return fig
 
 
@@ -263,7 +268,7 @@ def write_loss_curves(run_dir: str | Path) -> Path:
 # -- charts of a search ---------------------------------------------------------------------
 def search_chart(best: Sequence[float], rewards: Sequence[float] | None = None, title: str = "") -> Figure:
     """Best reward so far (line) and every evaluation's reward (dots) against evaluations."""
-    fig, ax = new_figure(WIDE)
+    fig, ax = new_figure(SEARCH)
     drawn = 0
     with matplotlib.rc_context(_RC):
         if rewards:
@@ -271,7 +276,7 @@ def search_chart(best: Sequence[float], rewards: Sequence[float] | None = None, 
             if len(x):
                 ax.scatter(x, y, s=9, color="#999999", label="reward", zorder=2)
                 drawn += 1
-    drawn += plot_series(ax, {"best so far": (range(1, len(best) + 1), best)})
+    drawn += plot_series(ax, {"best so far": (range(1, len(best) + 1), best)}, drawstyle="steps-post")
     _finish_axes(ax, drawn, title, "evaluations", "reward")
     return fig
 

@@ -198,6 +198,14 @@ def write_run_report(run_dir: str | Path, max_grids: int = 12) -> Path:
     return out
 
 
+def _search_summary(d: Path) -> dict[str, Any]:
+    try:
+        doc = json.loads((d / "search.json").read_text())
+    except (OSError, json.JSONDecodeError):
+        return {}
+    return doc if isinstance(doc, dict) else {}
+
+
 def write_search_report(search_dir: str | Path) -> Path:
     """Write ``DIR/report.html`` for an architecture search: best-so-far curve, best, journal."""
     d = Path(search_dir)
@@ -220,7 +228,8 @@ def write_search_report(search_dir: str | Path) -> Path:
             xs = list(range(1, len(rows) + 1))
             body.append(chart(charts.line_chart({"reported test accuracy of the best so far": (xs, rep)},
                                                 title="reported (test) accuracy", xlabel="evaluations",
-                                                ylabel="test accuracy (%)", size=charts.SMALL)))
+                                                ylabel="test accuracy (%)", size=charts.SMALL,
+                                                drawstyle="steps-post")))
         body.append("<h2>Best architecture</h2>" + _table(
             [("arch", best_row.get("arch")), ("reward", best_row.get("reward")), ("found at", best_row.get("i"))]
             + [(k, v) for k, v in best_row.get("metrics", {}).items()]
@@ -229,8 +238,10 @@ def write_search_report(search_dir: str | Path) -> Path:
         body.append("<h2>Top 20</h2><table><tr><th>#</th><th>reward</th><th>arch</th></tr>" + "".join(
             f"<tr><td>{r.get('i')}</td><td>{r['reward']:.4g}</td><td><code>{html.escape(str(r['arch']))}</code></td></tr>"
             for r in top) + "</table>")
+    own_plot = _search_summary(d).get("plot")  # the search's PNG of the curve drawn above
     for p in sorted(d.glob("*.png")):
-        body.append(_img_tag(p, 480, p.name))
+        if p.name != own_plot:
+            body.append(_img_tag(p, 480, p.name))
     body.append("<h2>Configuration</h2><pre>" + html.escape(yaml.safe_dump(cfg, sort_keys=False)) + "</pre>")
     out = d / "report.html"
     atomic_write_text(out, _page(f"ganas search {d.name}", body))

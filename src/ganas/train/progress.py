@@ -14,8 +14,8 @@ from typing import Mapping, TextIO
 
 from tqdm import tqdm
 
-#: a plain log line: global step, elapsed < remaining, this run's rate
-LINE_FORMAT = "{n_fmt}/{total_fmt} [{elapsed}<{remaining}, {rate_fmt}]"
+#: a plain log line: global step / total, elapsed, time left, this run's rate
+LINE_FORMAT = "step {n_fmt}/{total_fmt} [{elapsed}, ETA {remaining}, {rate_fmt}]"
 
 
 def format_losses(losses: Mapping[str, float]) -> str:
@@ -40,7 +40,7 @@ class Progress:
                              unit="step", leave=True, smoothing=0.1)
 
     def line(self, step: int, losses: Mapping[str, float], images_per_s: float) -> str:
-        """``'50/100 [00:10<00:10, 5.00step/s] loss_D=0.7 loss_G=1.2 320.0 img/s'``."""
+        """``'step 50/100 [00:10, ETA 00:10, 5.00step/s] loss_D=0.7 loss_G=1.2 320.0 img/s'``."""
         meter = tqdm.format_meter(step, self.total, time.perf_counter() - self._t0, unit="step",
                                   initial=self.start, bar_format=LINE_FORMAT)
         return " ".join(meter.split()) + f" {format_losses(losses)} {images_per_s:.1f} img/s"

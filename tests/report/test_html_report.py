@@ -105,6 +105,9 @@ def test_the_latest_evaluation_is_shown_not_one_from_before_a_resume(tmp_path):
     _set_mtime(run / "eval.json", 3_000_000)
     latest = write_run_report(run).read_text().split("<h2>Latest evaluation</h2>", 1)[1].split("<h2>", 1)[0]
     assert "ganas eval" in latest and "2.5" in latest and "3.125" not in latest
+    # a record's own "time" wins over its file's modification time
+    (run / "eval.json").write_text(json.dumps({"step": 90, "fd": 2.5, "time": 1.0}))
+    assert evaluations(run)[-1]["source"] == "--eval-every"
 
 
 def test_eval_json_alone_with_coverage(tmp_path):

@@ -25,7 +25,7 @@ body{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;padding:0
 h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;font-size:.9em}td,th{border:1px solid #ddd;padding:3px 8px;text-align:left}
 .grid{display:flex;flex-wrap:wrap;gap:12px}.grid figure{margin:0}figcaption{font-size:.8em;color:#555}
-img.pix{image-rendering:pixelated}code{background:#f4f4f4;padding:1px 4px}
+img.pix{image-rendering:pixelated;max-width:100%;height:auto}code{background:#f4f4f4;padding:1px 4px}
 svg.chart{max-width:100%;height:auto;display:block;margin:.5em 0}.note{color:#a40}
 """
 
@@ -35,7 +35,7 @@ def _img_tag(path: Path, width: int | None = None, caption: str = "", min_width:
     data = base64.b64encode(path.read_bytes()).decode("ascii")
     if width is None and min_width:
         with Image.open(path) as im:
-            width = max(im.width, min_width) if im.width < min_width else None
+            width = min_width if im.width < min_width else None
     w = f' width="{width}"' if width else ""
     cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
     return f'<figure><img class="pix" src="data:image/png;base64,{data}"{w}>{cap}</figure>'
@@ -110,7 +110,7 @@ def evaluations(run: Path) -> list[dict[str, Any]]:
     recs: list[dict[str, Any]] = []
     path = run / "evals.jsonl"
     for r in read_jsonl(path):
-        recs.append({**r, "source": "--eval-every", "_time": r.get("time", path.stat().st_mtime)})
+        recs.append({**r, "source": "--eval-every", "_time": _when(r, path)})
     path = run / "eval.json"
     if path.exists():
         try:
@@ -118,13 +118,19 @@ def evaluations(run: Path) -> list[dict[str, Any]]:
         except json.JSONDecodeError:
             ev = None
         if isinstance(ev, dict):
-            recs.append({**ev, "source": "ganas eval", "_time": ev.get("time", path.stat().st_mtime)})
+            recs.append({**ev, "source": "ganas eval", "_time": _when(ev, path)})
 
     def key(r: Mapping[str, Any]) -> tuple[float, float]:
         step = r.get("step")
         return (float(step) if isinstance(step, (int, float)) else -1.0, float(r["_time"]))
 
     return sorted(recs, key=key)
+
+
+def _when(record: Mapping[str, Any], path: Path) -> float:
+    """A record's ``"time"`` (seconds since the epoch) when it has one, else its file's mtime."""
+    t = record.get("time")
+    return float(t) if isinstance(t, (int, float)) and not isinstance(t, bool) else path.stat().st_mtime
 
 
 def _grid_section(grids: Mapping[str, list[Path]], max_grids: int) -> list[str]:

@@ -25,7 +25,8 @@ def format_losses(losses: Mapping[str, float]) -> str:
 class Progress:
     """``update(step, losses, images_per_s)`` after each step; ``write(msg)`` for a message
     that does not garble the bar; ``close()`` at the end. ``start`` is the step a resumed
-    run begins at (the bar starts there; rates and ETA count this run's steps only)."""
+    run begins at (the bar starts there; rates and ETA count this run's steps only);
+    ``width`` the bar line's width in characters (default: the terminal's, followed)."""
 
     def __init__(self, total: int, start: int = 0, enabled: bool = True, stream: TextIO | None = None,
                  min_interval: float = 0.25, width: int | None = None) -> None:
@@ -36,7 +37,7 @@ class Progress:
         self._bar: tqdm | None = None
         if enabled and self.tty:
             self._bar = tqdm(total=total, initial=start, file=self.stream, mininterval=min_interval,
-                             ncols=None if width is None else width + 60, dynamic_ncols=width is None,
+                             ncols=width, dynamic_ncols=width is None,
                              unit="step", leave=True, smoothing=0.1)
 
     def line(self, step: int, losses: Mapping[str, float], images_per_s: float) -> str:

@@ -156,3 +156,19 @@ def test_search_report(tmp_path):
     _png(tmp_path / "extra.png")
     html = write_search_report(tmp_path).read_text()
     assert html.count("data:image/png;base64,") == 1 and "extra.png" in html
+
+
+def test_unchanged_charts_are_not_redrawn_changed_ones_are(tmp_path, monkeypatch):
+    from ganas.report import charts
+
+    calls = []
+    real = charts.eval_chart
+    monkeypatch.setattr(charts, "eval_chart", lambda **kw: calls.append(1) or real(**kw))
+    run = _run(tmp_path)
+    evals = [{"step": 10, "fd": 8.875, "n": 64}, {"step": 20, "fd": 6.375, "n": 64}]
+    (run / "evals.jsonl").write_text("".join(json.dumps(r) + "\n" for r in evals))
+    first = write_run_report(run).read_text()
+    assert write_run_report(run).read_text() == first and len(calls) == 1  # same data: drawn once
+    (run / "evals.jsonl").write_text("".join(json.dumps(r) + "\n" for r in evals + [{"step": 30, "fd": 1.0}]))
+    second = write_run_report(run).read_text()
+    assert len(calls) == 2 and second != first  # a new evaluation: the history is drawn again

@@ -7,6 +7,7 @@ a browser from disk, with no server and no network.
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import json
 import math
@@ -56,17 +57,24 @@ def _step_of(p: Path) -> int:
     return int(m.group(1)) if m else -1
 
 
+@functools.lru_cache(maxsize=32)
+def _chart_svg(uid: str, kind: str, args_json: str) -> str:
+    fig = getattr(charts, kind)(**json.loads(args_json))
+    return "" if fig is None else charts.inline_svg(fig, uid)
+
+
 class _Charts:
-    """Numbers the charts of one page, so their SVG ids never clash."""
+    """Draws the charts of one page: numbers them, so their SVG ids never clash, and
+    remembers the SVG of each (chart, data): the report is rewritten at every checkpoint,
+    and an evaluation history that did not change is not drawn again."""
 
     def __init__(self) -> None:
         self.n = 0
 
-    def __call__(self, fig: Any) -> str:
-        if fig is None:
-            return ""
+    def __call__(self, kind: str, **args: Any) -> str:
+        """``charts.<kind>(**args)`` as inline SVG ('' when it has nothing to show)."""
         self.n += 1
-        return charts.inline_svg(fig, f"c{self.n}")
+        return _chart_svg(f"c{self.n}", kind, json.dumps(args, sort_keys=True, default=list))
 
 
 def _fmt(v: Any) -> str:
@@ -168,7 +176,8 @@ def _eval_section(evals: list[dict[str, Any]], trained_to: int | None, chart: _C
         body.append("<p>class coverage (share of samples per class)</p>"
                     + _table((k, f"{v:.3f}") for k, v in latest["coverage"].items()))
     if len(evals) > 1:
-        body.append("<h2>Metrics during training</h2>" + chart(charts.eval_chart(evals)))
+        body.append("<h2>Metrics during training</h2>" + chart("eval_chart", records=[
+            {k: v for k, v in r.items() if k != "_time"} for r in evals]))
     return body
 
 
@@ -191,8 +200,8 @@ def write_run_report(run_dir: str | Path, max_grids: int = 12) -> Path:
             facts.append(("images/s (last)", f"{last['images_per_s']:.1f}"))
         facts.append(("elapsed s", f"{last.get('elapsed', 0):.0f}"))
         body.append(_table(facts))
-        body.append("<h2>Training</h2>" + chart(charts.loss_chart(rows, _loss_units(cfg.get("method"))))
-                    + chart(charts.lr_chart(rows)) + chart(charts.probe_chart(rows)))
+        body.append("<h2>Training</h2>" + chart("loss_chart", rows=rows, units=_loss_units(cfg.get("method")))
+                    + chart("lr_chart", rows=rows) + chart("probe_chart", rows=rows))
     body += _eval_section(evaluations(run), trained_to, chart)
     body += _grid_section(visual_grids(run), max_grids)
     extra = sorted(run.glob("*.png"))
@@ -228,14 +237,14 @@ def write_search_report(search_dir: str | Path) -> Path:
                 b = i
             best_idx.append(b)
         best_row: dict[str, Any] = rows[best_idx[-1]]
-        body.append(chart(charts.search_chart([rewards[i] for i in best_idx], rewards, title="search progress")))
+        body.append(chart("search_chart", best=[rewards[i] for i in best_idx], rewards=rewards,
+                          title="search progress"))
         rep = [rows[i].get("metrics", {}).get("test_acc") for i in best_idx]
         if all(isinstance(v, (int, float)) for v in rep):
             xs = list(range(1, len(rows) + 1))
-            body.append(chart(charts.line_chart({"reported test accuracy of the best so far": (xs, rep)},
-                                                title="reported (test) accuracy", xlabel="evaluations",
-                                                ylabel="test accuracy (%)", size=charts.SMALL,
-                                                drawstyle="steps-post")))
+            body.append(chart("line_chart", series={"reported test accuracy of the best so far": (xs, rep)},
+                              title="reported (test) accuracy", xlabel="evaluations",
+                              ylabel="test accuracy (%)", size=charts.SMALL, drawstyle="steps-post"))
         body.append("<h2>Best architecture</h2>" + _table(
             [("arch", best_row.get("arch")), ("reward", best_row.get("reward")), ("found at", best_row.get("i"))]
             + [(k, v) for k, v in best_row.get("metrics", {}).items()]

@@ -57,7 +57,7 @@ def _step_of(p: Path) -> int:
     return int(m.group(1)) if m else -1
 
 
-@functools.lru_cache(maxsize=32)
+@functools.lru_cache(maxsize=16)
 def _chart_svg(uid: str, kind: str, args_json: str) -> str:
     fig = getattr(charts, kind)(**json.loads(args_json))
     return "" if fig is None else charts.inline_svg(fig, uid)

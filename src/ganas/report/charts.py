@@ -154,7 +154,7 @@ def inline_svg(fig: Figure, uid: str) -> str:
     svg = svg.replace(' xmlns:xlink="http://www.w3.org/1999/xlink"', "").replace("xlink:href=", "href=")
     svg = re.sub(r'\bid="([^"]+)"', lambda m: f'id="{uid}-{m.group(1)}"', svg)
     svg = re.sub(r'(href="#|url\(#)([^")]+)', lambda m: f"{m.group(1)}{uid}-{m.group(2)}", svg)
-    return svg.replace("<svg ", f'<svg class="chart" ', 1).strip()
+    return svg.replace("<svg ", '<svg class="chart" ', 1).strip()
 
 
 def save_figure(fig: Figure, path: str | Path, dpi: int = 100) -> Path:

@@ -283,20 +283,6 @@ def eval_run(run_dir: Path, n: int = 2000, device: str = "auto", seed: int = 0,
     return res
 
 
-def write_loss_curves(run_dir: Path) -> Path:
-    """``RUN_DIR/losses.svg``: the loss curves of ``metrics.jsonl`` as a standalone SVG."""
-    from .fileio import atomic_write_text
-    from .report.plot import line_chart
-    from .train import read_metrics
-
-    rows = [r for r in read_metrics(run_dir) if "losses" in r]
-    keys = sorted({k for r in rows for k in r["losses"] if k.startswith("loss")})
-    series = {k: ([r["step"] for r in rows], [r["losses"][k] for r in rows]) for k in keys}
-    out = run_dir / "losses.svg"
-    atomic_write_text(out, line_chart(series, title="losses", xlabel="step", ylabel="BCE"))
-    return out
-
-
 def demo(out: Path, steps: int | None = None, device: str = "auto", progress: bool = True) -> Path:
     """DCGAN on the built-in real digits (scikit-learn's) at 32x32: samples, loss curves,
     an interpolation, metrics and report.html, in a few minutes on a laptop CPU."""
@@ -305,6 +291,7 @@ def demo(out: Path, steps: int | None = None, device: str = "auto", progress: bo
     train_run("dcgan", "digits", out, sets, steps=steps or 2000, device=device, progress=progress)
     sample_run(out, 64, out / "samples.png", device=device)
     interpolate_run(out, out / "interpolation.png", rows=8, steps=10, device=device)
+    from .report.charts import write_loss_curves
     write_loss_curves(out)
     eval_run(out, n=1000, device=device)
     print(f"demo took {time.time() - t0:.0f} s")

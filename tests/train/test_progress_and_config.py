@@ -1,18 +1,25 @@
-"""The progress display, TrainConfig options and device/precision resolution."""
+"""The progress display (tqdm), the metrics log (metrics.jsonl + TensorBoard), TrainConfig
+options and device/precision resolution."""
 
 from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from ganas.config import replace, to_dict
-from ganas.errors import ConfigError
-from ganas.train import TrainConfig, resolve_device
+from ganas.errors import ConfigError, GanasError
+from ganas.images import make_grid
+from ganas.train import TrainConfig, read_metrics, resolve_device
 from ganas.train.config import autocast_factory, resolve_memory_format, resolve_precision
-from ganas.train.progress import Progress, format_duration
+from ganas.train.metrics_log import MetricsLog
+from ganas.train.progress import Progress
 
 
 class FakeTTY(io.StringIO):
@@ -22,35 +29,117 @@ class FakeTTY(io.StringIO):
 
 def test_plain_lines_when_not_a_tty():
     out = io.StringIO()
-    p = Progress(total=10, enabled=True, stream=out)
-    p.update(1, {"loss_D": 1.5}, 10.0)  # not a log step: nothing
+    p = Progress(total=10, start=2, enabled=True, stream=out)
+    p.update(3, {"loss_D": 1.5}, 10.0)  # not a log step: nothing
     p.update(5, {"loss_D": 1.25, "loss_G": 0.5}, 123.4, log_line=True)
-    p.close()
-    lines = out.getvalue().splitlines()
-    assert len(lines) == 1 and "\r" not in out.getvalue()
-    assert re.search(r"5/10 loss_D=1\.25 loss_G=0\.5 123\.4 img/s ETA \d\d:\d\d", lines[0])
-
-
-def test_tty_bar_is_rate_limited():
-    out = FakeTTY()
-    p = Progress(total=100, stream=out, min_interval=3600.0)
-    for s in range(1, 50):
-        p.update(s, {"l": 0.1}, 1.0)
-    assert out.getvalue().count("\r") == 1  # the first draw only
-    p.update(100, {"l": 0.1}, 1.0)  # the last step always draws
     p.write("saved")
     p.close()
     text = out.getvalue()
-    assert "100/100" in text and "saved\n" in text
+    lines = text.splitlines()
+    assert len(lines) == 2 and "\r" not in text and lines[1] == "saved"
+    # tqdm's meter: global step / total, elapsed, time left, this run's rate
+    assert re.fullmatch(r"step 5/10 \[\d\d:\d\d, ETA \d\d:\d\d, *[\d.]+[kM]?step/s\] "
+                        r"loss_D=1\.25 loss_G=0\.5 123\.4 img/s",
+                        lines[0]), lines[0]
+
+
+def test_tty_bar_is_tqdm_rate_limited_and_messages_keep_their_own_line():
+    out = FakeTTY()
+    p = Progress(total=100, start=20, stream=out, min_interval=3600.0)
+    first = out.getvalue()
+    assert "20/100" in first  # a resumed run's bar starts at its step
+    for s in range(21, 50):
+        p.update(s, {"l": 0.1}, 1.0)
+    assert out.getvalue() == first  # within min_interval: no redraw
+    p.update(100, {"l": 0.25}, 2.5)  # the last step always draws
+    assert re.search(r"100/100 .*l=0\.25 2\.5 img/s", out.getvalue())
+    p.write("saved")
+    p.close()
+    text = out.getvalue()
+    assert "\rsaved\n" in text or "\nsaved\n" in text
+    assert text.endswith("\n")  # close() leaves the finished bar on its own line
 
 
 def test_disabled_progress_prints_nothing():
-    out = FakeTTY()
-    p = Progress(total=3, enabled=False, stream=out)
-    p.update(3, {}, 1.0, log_line=True)
-    p.write("x")
-    assert out.getvalue() == ""
-    assert format_duration(3725) == "1:02:05" and format_duration(65) == "01:05"
+    for out in (FakeTTY(), io.StringIO()):
+        p = Progress(total=3, enabled=False, stream=out)
+        p.update(3, {}, 1.0, log_line=True)
+        p.write("x")
+        p.close()
+        assert out.getvalue() == ""
+
+
+# -- MetricsLog: metrics.jsonl and TensorBoard events, read back by TensorBoard itself ----------
+def _events(run_dir: Path) -> EventAccumulator:
+    acc = EventAccumulator(str(run_dir / "tensorboard"), size_guidance={"scalars": 0, "images": 0})
+    acc.Reload()
+    return acc
+
+
+def _record(step: int, value: float) -> dict:
+    return {"step": step, "losses": {"loss_D": value, "loss_G": 2 * value}, "lr": {"G": 1e-3 / step},
+            "images_per_s": 50.0 + step, "elapsed": float(step)}
+
+
+def test_metrics_log_writes_tensorboard_scalars_and_images(tmp_path):
+    log = MetricsLog(tmp_path, None)
+    assert log.tensorboard
+    for s in (1, 2, 3):
+        log.write(_record(s, 0.5 * s))
+    grid = torch.linspace(-1, 1, 4 * 3 * 8 * 8).reshape(4, 3, 8, 8)  # (N, C, H, W) in [-1, 1]
+    log.add_image("samples", grid, 3)
+    gray = tmp_path / "g.png"
+    Image.fromarray(np.full((10, 12), 200, np.uint8)).save(gray)  # a grid the trainer wrote ("L")
+    log.add_image("AtoB", gray, 3)
+    log.close()
+    assert [r["step"] for r in read_metrics(tmp_path)] == [1, 2, 3]
+
+    acc = _events(tmp_path)
+    assert {"loss/loss_D", "loss/loss_G", "lr/G", "perf/images_per_s"} <= set(acc.Tags()["scalars"])
+    assert [(e.step, e.value) for e in acc.Scalars("loss/loss_D")] == [(1, 0.5), (2, 1.0), (3, 1.5)]
+    assert acc.Scalars("lr/G")[-1].value == pytest.approx(1e-3 / 3)
+    assert set(acc.Tags()["images"]) == {"images/samples", "images/AtoB"}
+    (img,) = acc.Images("images/samples")
+    assert img.step == 3 and (img.width, img.height) == (2 * 10 + 2, 2 * 10 + 2)  # make_grid's 2x2 layout
+    with Image.open(io.BytesIO(img.encoded_image_string)) as im:
+        pix = np.asarray(im.convert("RGB"))
+    assert np.array_equal(pix, make_grid(grid))  # the same pixels as the PNG grid
+    (png,) = acc.Images("images/AtoB")
+    with Image.open(io.BytesIO(png.encoded_image_string)) as im:
+        assert im.size == (12, 10) and np.asarray(im.convert("L")).max() == 200
+
+
+def test_metrics_log_resume_keeps_the_checkpoint_step_and_drops_later_events(tmp_path):
+    log = MetricsLog(tmp_path, None)
+    for s in (1, 2):
+        log.write(_record(s, 1.0))
+    offset = log.offset()  # a checkpoint at step 2
+    log.add_image("samples", torch.zeros(1, 1, 4, 4), 2)
+    for s in (3, 4):  # the killed run went on past the checkpoint
+        log.write(_record(s, 9.0))
+    log.close()
+    log = MetricsLog(tmp_path, offset, resume_step=2)
+    for s in (3, 4):
+        log.write(_record(s, 3.0))
+    log.close()
+    assert [(r["step"], r["losses"]["loss_D"]) for r in read_metrics(tmp_path)] == [(1, 1.0), (2, 1.0), (3, 3.0), (4, 3.0)]
+    acc = _events(tmp_path)
+    # the step-2 point was logged before the checkpoint: purging it would leave a hole
+    assert [(e.step, e.value) for e in acc.Scalars("loss/loss_D")] == [(1, 1.0), (2, 1.0), (3, 3.0), (4, 3.0)]
+    assert [e.step for e in acc.Images("images/samples")] == [2]
+
+
+def test_metrics_log_without_tensorboard_and_bad_image(tmp_path):
+    log = MetricsLog(tmp_path, None, tensorboard=False)
+    log.write(_record(1, 1.0))
+    log.add_image("samples", torch.zeros(1, 1, 4, 4), 1)  # a no-op without TensorBoard
+    log.close()
+    assert not (tmp_path / "tensorboard").exists() and len(read_metrics(tmp_path)) == 1
+    (tmp_path / "b").mkdir()
+    log = MetricsLog(tmp_path / "b", None)
+    with pytest.raises(GanasError, match="missing.png"):
+        log.add_image("x", tmp_path / "missing.png", 1)
+    log.close()
 
 
 def test_train_config_coerces_and_validates():

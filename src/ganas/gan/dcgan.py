@@ -78,6 +78,8 @@ class DCGAN(GANMethod):
 
     Config = DCGANConfig
     batch_keys = ("image",)
+    #: what each loss measures, for the report's legend (D: BCE on a real and a fake batch)
+    loss_units = {"loss_D": "BCE real + BCE fake", "loss_G": "BCE"}
 
     def __init__(self, config: DCGANConfig | None = None) -> None:
         config = config if config is not None else DCGANConfig()

@@ -280,63 +280,9 @@ def _finish(out: Path, cfg: Mapping[str, Any], history: list[dict[str, Any]], st
                          "best_so_far": curve},
                "strategy_stats": stats, "plot": PLOT}
     atomic_write_bytes(out / SUMMARY, json.dumps(summary, indent=2, default=_jsonable).encode())
-    plot_curve(out / PLOT, curve, rewards, title=f"{cfg['strategy']} on {cfg['space']}: best reward so far")
+    from ..report.charts import write_search_curve
+    write_search_curve(out / PLOT, curve, rewards, title=f"{cfg['strategy']} on {cfg['space']}: best reward so far")
     return SearchResult(space.from_string(best["arch"]), best, history, out, resumed_from, mismatches)
-
-
-# -- plot (Pillow only) ------------------------------------------------------------------
-def _fmt(v: float) -> str:
-    return f"{v:.4g}"
-
-
-def plot_curve(path: Path, best: Sequence[float], rewards: Sequence[float] | None = None,
-               title: str = "", size: tuple[int, int] = (640, 400)) -> None:
-    """A PNG of best-so-far (line) and every reward (grey dots) against evaluations."""
-    from PIL import Image, ImageDraw, ImageFont
-
-    w, h = size
-    left, right, top, bottom = 70, 20, 30, 50
-    img = Image.new("RGB", size, "white")
-    d = ImageDraw.Draw(img)
-    font = ImageFont.load_default()
-    pts = list(rewards or []) + list(best)
-    lo, hi = (min(pts), max(pts)) if pts else (0.0, 1.0)
-    if hi - lo < 1e-12:
-        lo, hi = lo - 0.5, hi + 0.5
-    n = max(len(best), 2)
-
-    def xy(i: int, v: float) -> tuple[float, float]:
-        x = left + (w - left - right) * (i / (n - 1))
-        y = h - bottom - (h - top - bottom) * ((v - lo) / (hi - lo))
-        return x, y
-
-    d.line([(left, top), (left, h - bottom), (w - right, h - bottom)], fill="black", width=1)
-    for k in range(5):  # y ticks
-        v = lo + (hi - lo) * k / 4
-        _, y = xy(0, v)
-        d.line([(left - 4, y), (left, y)], fill="black")
-        d.text((4, y - 6), _fmt(v), fill="black", font=font)
-    for k in range(5):  # x ticks (evaluation numbers, 1-based)
-        i = round((n - 1) * k / 4)
-        x, _ = xy(i, lo)
-        d.line([(x, h - bottom), (x, h - bottom + 4)], fill="black")
-        d.text((x - 8, h - bottom + 6), str(i + 1), fill="black", font=font)
-    d.text((w // 2 - 30, h - 20), "evaluations", fill="black", font=font)
-    d.text((4, 8), f"{title}  (y: reward)", fill="black", font=font)
-    for i, r in enumerate(rewards or []):
-        x, y = xy(i, r)
-        d.ellipse([x - 1.5, y - 1.5, x + 1.5, y + 1.5], fill=(170, 170, 170))
-    if len(best) == 1:
-        x, y = xy(0, best[0])
-        d.ellipse([x - 3, y - 3, x + 3, y + 3], fill=(31, 119, 180))
-    elif best:
-        d.line([xy(i, v) for i, v in enumerate(best)], fill=(31, 119, 180), width=2)
-    buf_path = Path(path)
-    import io
-
-    buf = io.BytesIO()
-    img.save(buf, format="PNG")
-    atomic_write_bytes(buf_path, buf.getvalue())
 
 
 # -- multi-seed simulation on tabular benchmarks ----------------------------------------

@@ -1,5 +1,10 @@
-"""A small progress display on stderr (no tqdm): a bar refreshed at most ~4 times a second
-on a terminal, plain log lines every ``log_every`` steps otherwise."""
+"""The training progress display on stderr, by tqdm.
+
+On a terminal: a tqdm bar (steps, ETA, the last step's losses and images/s as postfix),
+redrawn at most every ``min_interval`` seconds. Elsewhere (a log file, CI, a pipe, where
+a redrawn bar would leave a stream of carriage returns): one plain line every
+``log_every`` steps, formatted by tqdm's ``format_meter`` so both read alike.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,10 @@ import sys
 import time
 from typing import Mapping, TextIO
 
+from tqdm import tqdm
 
-def format_duration(seconds: float) -> str:
-    s = int(max(0.0, seconds) + 0.5)
-    h, rem = divmod(s, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h:d}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
+#: a plain log line: global step / total, elapsed, time left, this run's rate
+LINE_FORMAT = "step {n_fmt}/{total_fmt} [{elapsed}, ETA {remaining}, {rate_fmt}]"
 
 
 def format_losses(losses: Mapping[str, float]) -> str:
@@ -20,55 +23,53 @@ def format_losses(losses: Mapping[str, float]) -> str:
 
 
 class Progress:
-    """``update(step, losses, images_per_s)`` after each step; ``close()`` at the end."""
+    """``update(step, losses, images_per_s)`` after each step; ``write(msg)`` for a message
+    that does not garble the bar; ``close()`` at the end. ``start`` is the step a resumed
+    run begins at (the bar starts there; rates and ETA count this run's steps only);
+    ``width`` the bar line's width in characters (default: the terminal's, followed)."""
 
     def __init__(self, total: int, start: int = 0, enabled: bool = True, stream: TextIO | None = None,
-                 min_interval: float = 0.25, width: int = 24) -> None:
+                 min_interval: float = 0.25, width: int | None = None) -> None:
         self.total, self.start, self.enabled = total, start, enabled
         self.stream = stream if stream is not None else sys.stderr
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
-        self.min_interval, self.width = min_interval, width
         self._t0 = time.perf_counter()
-        self._last = -1e9
-        self._drawn = False
+        self._bar: tqdm | None = None
+        if enabled and self.tty:
+            self._bar = tqdm(total=total, initial=start, file=self.stream, mininterval=min_interval,
+                             ncols=width, dynamic_ncols=width is None,
+                             unit="step", leave=True, smoothing=0.1)
 
     def line(self, step: int, losses: Mapping[str, float], images_per_s: float) -> str:
-        done = step - self.start
-        elapsed = time.perf_counter() - self._t0
-        eta = elapsed / done * (self.total - step) if done > 0 else float("nan")
-        frac = step / self.total if self.total else 1.0
-        fill = int(frac * self.width)
-        bar = "#" * fill + "-" * (self.width - fill)
-        eta_s = format_duration(eta) if eta == eta else "--:--"
-        return f"[{bar}] {step}/{self.total} {format_losses(losses)} {images_per_s:.1f} img/s ETA {eta_s}"
+        """``'step 50/100 [00:10, ETA 00:10, 5.00step/s] loss_D=0.7 loss_G=1.2 320.0 img/s'``."""
+        meter = tqdm.format_meter(step, self.total, time.perf_counter() - self._t0, unit="step",
+                                  initial=self.start, bar_format=LINE_FORMAT)
+        return " ".join(meter.split()) + f" {format_losses(losses)} {images_per_s:.1f} img/s"
 
     def update(self, step: int, losses: Mapping[str, float], images_per_s: float, log_line: bool = False) -> None:
-        """Redraw the bar (terminal, rate-limited) or print a line (``log_line``, not a terminal)."""
+        """Move the bar to ``step`` (terminal) or print a line (``log_line``, not a terminal)."""
         if not self.enabled:
             return
-        if self.tty:
-            now = time.perf_counter()
-            if now - self._last < self.min_interval and step != self.total:
-                return
-            self._last = now
-            self.stream.write("\r" + self.line(step, losses, images_per_s) + "\x1b[K")
-            self._drawn = True
+        if self._bar is not None:
+            self._bar.set_postfix_str(f"{format_losses(losses)} {images_per_s:.1f} img/s", refresh=False)
+            self._bar.update(step - self._bar.n)
+            if step >= self.total:
+                self._bar.refresh()  # the last step always shows
         elif log_line:
             self.stream.write(self.line(step, losses, images_per_s) + "\n")
-        self.stream.flush()
+            self.stream.flush()
 
     def write(self, message: str) -> None:
-        """A message that does not garble the bar."""
+        """A message on its own line (above the bar on a terminal)."""
         if not self.enabled:
             return
-        if self.tty and self._drawn:
-            self.stream.write("\r\x1b[K")
-            self._drawn = False
-        self.stream.write(message + "\n")
-        self.stream.flush()
+        if self._bar is not None:
+            self._bar.write(message, file=self.stream)
+        else:
+            self.stream.write(message + "\n")
+            self.stream.flush()
 
     def close(self) -> None:
-        if self.enabled and self.tty and self._drawn:
-            self.stream.write("\n")
-            self.stream.flush()
-            self._drawn = False
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None

@@ -16,6 +16,7 @@ from typing import Any, Iterable
 import yaml
 
 from ..fileio import atomic_write_text, read_jsonl
+from ..layout import EVAL, EVALS, JOURNAL, METRICS, REPORT, RUN_CONFIG, SAMPLES, SEARCH_REPORT, read_search_config
 from .plot import line_chart
 
 _CSS = """
@@ -52,8 +53,8 @@ def _step_of(p: Path) -> int:
 def write_run_report(run_dir: str | Path, max_grids: int = 12) -> Path:
     """Write ``RUN_DIR/report.html``: config, loss curves, sample grids over time, metrics."""
     run = Path(run_dir)
-    cfg = yaml.safe_load((run / "config.yaml").read_text()) if (run / "config.yaml").exists() else {}
-    rows = [{**r, **r.get("losses", {})} for r in read_jsonl(run / "metrics.jsonl")]  # losses flattened
+    cfg = yaml.safe_load((run / RUN_CONFIG).read_text()) if (run / RUN_CONFIG).exists() else {}
+    rows = [{**r, **r.get("losses", {})} for r in read_jsonl(run / METRICS)]  # losses flattened
     body = [f"<h1>ganas run: {html.escape(str(cfg.get('method', '?')))} on "
             f"<code>{html.escape(str(cfg.get('data', '?')))}</code></h1>",
             f"<p>{html.escape(str(run.resolve()))}</p>"]
@@ -71,8 +72,8 @@ def write_run_report(run_dir: str | Path, max_grids: int = 12) -> Path:
             series = {k: ([r["step"] for r in train_rows if k in r], [r[k] for r in train_rows if k in r])
                       for k in probes}
             body.append(line_chart(series, title="discriminator outputs", xlabel="step", smooth=5))
-    evals = read_jsonl(run / "evals.jsonl")  # ganas train --eval-every
-    eval_file = run / "eval.json"
+    evals = read_jsonl(run / EVALS)  # ganas train --eval-every
+    eval_file = run / EVAL
     if evals:
         body.append("<h2>Metrics during training</h2>")
         for key in ("fd", "confidence", "precision", "recall"):
@@ -91,7 +92,7 @@ def write_run_report(run_dir: str | Path, max_grids: int = 12) -> Path:
         if isinstance(ev.get("coverage"), dict):
             body.append("<p>class coverage (share of samples per class)</p>"
                         + _table((k, f"{v:.3f}") for k, v in ev["coverage"].items()))
-    grids = sorted((run / "samples").glob("step_*.png"), key=_step_of)
+    grids = sorted((run / SAMPLES).glob("step_*.png"), key=_step_of)
     if grids:
         if len(grids) > max_grids:  # evenly spaced, always keeping the last
             idx = sorted({round(i * (len(grids) - 1) / (max_grids - 1)) for i in range(max_grids)})
@@ -102,7 +103,7 @@ def write_run_report(run_dir: str | Path, max_grids: int = 12) -> Path:
     if extra:
         body.append("<h2>Figures</h2><div class='grid'>" + "".join(_img_tag(p, 320, p.name) for p in extra) + "</div>")
     body.append("<h2>Configuration</h2><pre>" + html.escape(yaml.safe_dump(cfg, sort_keys=False)) + "</pre>")
-    out = run / "report.html"
+    out = run / REPORT
     atomic_write_text(out, _page(f"ganas run {run.name}", body))
     return out
 
@@ -110,18 +111,17 @@ def write_run_report(run_dir: str | Path, max_grids: int = 12) -> Path:
 def write_search_report(search_dir: str | Path) -> Path:
     """Write ``DIR/report.html`` for an architecture search: best-so-far curve, best, journal."""
     d = Path(search_dir)
-    cfg = yaml.safe_load((d / "search.yaml").read_text()) if (d / "search.yaml").exists() else {}
-    rows = read_jsonl(d / "journal.jsonl")
+    cfg = read_search_config(d, required=False)
+    rows = read_jsonl(d / JOURNAL)
     body = [f"<h1>ganas search: {html.escape(str(cfg.get('strategy', '?')))} on "
             f"{html.escape(str(cfg.get('space', '?')))}</h1>"]
     if rows:
-        best, best_so_far, rep = float("-inf"), [], []
-        best_row: dict[str, Any] = {}
-        for r in rows:
-            if r["reward"] > best:
-                best, best_row = r["reward"], r
-            best_so_far.append(best)
-            rep.append(best_row.get("metrics", {}).get("test_acc"))
+        from ..nas.best import running_best
+
+        at = running_best([r["reward"] for r in rows])
+        best_so_far = [rows[i]["reward"] for i in at]
+        rep = [rows[i].get("metrics", {}).get("test_acc") for i in at]
+        best_row: dict[str, Any] = rows[at[-1]]
         xs = list(range(1, len(rows) + 1))
         series = {"best reward so far": (xs, best_so_far), "reward": (xs, [r["reward"] for r in rows])}
         body.append(line_chart(series, title="search progress", xlabel="evaluations", ylabel="reward"))
@@ -139,6 +139,6 @@ def write_search_report(search_dir: str | Path) -> Path:
     for p in sorted(d.glob("*.png")):
         body.append(_img_tag(p, 480, p.name))
     body.append("<h2>Configuration</h2><pre>" + html.escape(yaml.safe_dump(cfg, sort_keys=False)) + "</pre>")
-    out = d / "report.html"
+    out = d / SEARCH_REPORT
     atomic_write_text(out, _page(f"ganas search {d.name}", body))
     return out

@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..fileio import read_jsonl
+from ..layout import METRICS
 
 
 class MetricsLog:
     def __init__(self, run_dir: Path, resume_offset: int | None, resume_step: int = 0, tensorboard: bool = True) -> None:
-        self.path = run_dir / "metrics.jsonl"
+        self.path = run_dir / METRICS
         mode = "r+b" if self.path.exists() and resume_offset is not None else "wb"
         self._f = open(self.path, mode)
         if mode == "r+b":
@@ -54,4 +55,4 @@ class MetricsLog:
 
 def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
     """The records of ``metrics.jsonl`` (a partial last line from a killed run is ignored)."""
-    return read_jsonl(Path(run_dir) / "metrics.jsonl")
+    return read_jsonl(Path(run_dir) / METRICS)

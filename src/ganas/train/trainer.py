@@ -79,7 +79,7 @@ def restore_method(checkpoint_or_run_dir: str | Path) -> tuple[str, GANMethod, d
     p = Path(checkpoint_or_run_dir)
     ckpt = latest_checkpoint(p) if p.is_dir() else p
     if ckpt is None:
-        raise CheckpointError(f"{p}: no readable checkpoint in {p / 'checkpoints'}")
+        raise CheckpointError(f"{p}: no readable checkpoint in {p / CHECKPOINTS}")
     payload = load_checkpoint(ckpt)
     _import_methods()
     name = payload["method"]

@@ -120,6 +120,27 @@ def _load_weights(method: Any, payload: Mapping[str, Any], source: Path) -> None
         ) from None
 
 
+def _resume_kwargs(trainer_cls: type, found: tuple[Path, dict[str, Any]] | None) -> dict[str, Any]:
+    """The checkpoint this workflow already read, for a trainer that takes one
+    (``Trainer(resume_from=LoadedCheckpoint)``): a resume then reads its file once."""
+    import inspect
+
+    if found is None or "resume_from" not in inspect.signature(trainer_cls).parameters:
+        return {}
+    from ..train import checkpoint
+
+    return {"resume_from": checkpoint.LoadedCheckpoint(*found)}  # type: ignore[attr-defined]
+
+
+def _latent_sampler(method: Any, what: str) -> Any:
+    """The latent sampler of a latent-variable generator; a clear error for the others."""
+    sampler = getattr(method, "latent_sampler", None) or getattr(method, "latent", None)
+    if sampler is None or not callable(getattr(method, "generate", None)):
+        raise ConfigError(f"{what} needs a generator of latent vectors (as DCGAN's); "
+                          f"{type(method).__name__} has none")
+    return sampler
+
+
 def _resolve_eval_features(features: str) -> None:
     from ..metrics import FEATURES
 
@@ -162,6 +183,7 @@ def train(
 
     out_dir = Path(out)
     source: tuple[Path, dict[str, Any]] | None = None
+    found: tuple[Path, dict[str, Any]] | None = None
     if start_from is not None:
         source = _source_payload(Path(start_from))
         src_path, src = source
@@ -174,7 +196,7 @@ def train(
     else:
         if method is None:
             raise ConfigError("ganas train needs a METHOD (or --from RUN_OR_CHECKPOINT to start from trained weights)")
-        found = _latest_payload(out_dir)
+        found = _latest_payload(out_dir)  # read once: also handed to the trainer below
         stored = found[1] if found is not None else None
     if data is None:
         raise ConfigError("ganas train needs --data SPEC")
@@ -235,7 +257,8 @@ def train(
         if on_checkpoint is not None:
             on_checkpoint(path)
 
-    trainer = Trainer(method, gan, dataset, out_dir, tcfg, data, on_checkpoint=checkpoint_hook)
+    trainer = Trainer(method, gan, dataset, out_dir, tcfg, data, on_checkpoint=checkpoint_hook,
+                      **_resume_kwargs(Trainer, found if source is None else None))
     result = trainer.fit()
     write_run_report(out_dir)
     return result
@@ -313,7 +336,7 @@ def interpolate(run_dir: str | Path, out: str | Path, rows: int = 8, steps: int 
     _positive("--steps", steps)
     _, method, _ = load_run(run_dir, device)
     g = torch.Generator().manual_seed(seed)
-    ends = method.latent.sample(2 * rows, generator=g)  # (2R, nz, 1, 1)
+    ends = _latent_sampler(method, "interpolate").sample(2 * rows, generator=g)  # (2R, nz, 1, 1)
     zs = torch.cat([between(ends[2 * r], ends[2 * r + 1], steps, mode=mode) for r in range(rows)])
     with torch.no_grad():
         imgs = method.generate(zs.to(next(method.parameters()).device))
@@ -356,6 +379,7 @@ def arithmetic(run_dir: str | Path, out: str | Path, a: Mapping[str, str] | str,
     out = Path(out)
     groups = {k: parse_factors(g) if isinstance(g, str) else dict(g) for k, g in (("A", a), ("B", b), ("C", c))}
     _, method, payload = load_run(run_dir, device)
+    sampler = _latent_sampler(method, "arithmetic")
     data = parse_spec(str(payload.get("data", "")))
     if data.name != "shapes":
         raise ConfigError(f"arithmetic picks groups by factors of the built-in shapes data; this run used {str(data)!r}")
@@ -390,7 +414,7 @@ def arithmetic(run_dir: str | Path, out: str | Path, a: Mapping[str, str] | str,
         return method.generate(z.to(dev)).float().cpu()  # (B, C, H, W); eval mode: running BN stats
 
     picks = {key: select_latents(gen, classify, matcher(group), n=exemplars, batch=256, seed=seed + i,
-                                 max_tries=40, sampler=method.latent)
+                                 max_tries=40, sampler=sampler)
              for i, (key, group) in enumerate(groups.items())}
     z = combine(picks["A"].z, picks["B"].z, picks["C"].z)  # (1, nz, 1, 1)
     # the paper shows 8 samples around the result: uniform noise of scale 0.25 (Fig. 7)

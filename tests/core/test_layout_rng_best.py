@@ -127,3 +127,19 @@ def test_search_files_report_and_harness_agree_on_the_best(tmp_path: Path) -> No
     # the harness reports the test_acc of that same first-best architecture
     summary = run_seeds(space, "random", Ties(), 12, [0], report_key="test_acc", thresholds=())
     assert summary["reported"]["mean"] == first["metrics"]["test_acc"]
+
+
+def test_only_the_cli_parses_arguments_or_prints() -> None:
+    """ganas.cli parses and prints; nothing below it (workflows included) does either."""
+    offenders = []
+    for py in SRC.rglob("*.py"):
+        if py.name == "cli.py" and py.parent == SRC:
+            continue
+        for node in ast.walk(ast.parse(py.read_text())):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print":
+                offenders.append(f"{py.relative_to(SRC)}:{node.lineno} print()")
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                mods = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+                if "argparse" in mods:
+                    offenders.append(f"{py.relative_to(SRC)}:{node.lineno} import argparse")
+    assert offenders == []

@@ -17,32 +17,31 @@ def _payload(path: Path) -> dict:
     return torch.load(path, map_location="cpu", weights_only=True)
 
 
-@pytest.fixture(scope="module")
-def source_run(tmp_path_factory: pytest.TempPathFactory, ganas_cache: Path) -> Path:
-    from e2e_helpers import run_cli
+@pytest.fixture
+def source_run(digits_run: Path) -> Path:
+    """The session's tiny digits run (20 steps, 16 px, ngf 8), used read-only."""
+    return digits_run
 
-    out = tmp_path_factory.mktemp("source") / "run"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GANAS_CACHE", str(ganas_cache))
-        res = run_cli(None, "train", "dcgan", "--data", "digits", "--out", out, "--steps", 10, *TINY)
-    assert res.rc == 0, res.err
-    return out
+
+def _latest(run: Path) -> Path:
+    return sorted((run / "checkpoints").glob("step_*.pt"))[-1]
 
 
 def test_train_from_starts_a_new_run_from_trained_weights(cli, source_run: Path, tmp_path: Path) -> None:
-    src = _payload(source_run / "checkpoints" / "step_000010.pt")
+    before = sorted(p.name for p in (source_run / "checkpoints").glob("*.pt"))
+    src = _payload(_latest(source_run))
     new = tmp_path / "finetune"
     res = cli("train", "--from", source_run, "--out", new, "--steps", 2, "--set", "lr=1e-12", "--quiet",
               "--device", "cpu")
     assert res.rc == 0, res.err
     assert "completed at step 2" in res.out
-    # step 0 again: a new run of 2 steps, not steps 11-12 of the old one
+    # step 0 again: a new run of 2 steps, not steps 21-22 of the old one
     assert [p.name for p in (new / "checkpoints").glob("*.pt")] == ["step_000002.pt"]
     ckpt = _payload(new / "checkpoints" / "step_000002.pt")
     assert ckpt["step"] == 2 and ckpt["method"] == "dcgan" and ckpt["data"] == "digits"
     # the source's config (tiny nets, 16 px) with the override on top
     assert ckpt["config"]["ngf"] == 8 and ckpt["config"]["image_size"] == 16 and ckpt["config"]["lr"] == 1e-12
-    # fresh optimizers: Adam has counted 2 steps, not 12
+    # fresh optimizers: Adam has counted 2 steps, not 22
     steps = {float(s["step"]) for s in ckpt["optimizers"]["G"]["state"].values()}
     assert steps == {2.0}
     # the weights are the source's (an lr of 1e-12 moves them by ~1e-12)
@@ -50,10 +49,10 @@ def test_train_from_starts_a_new_run_from_trained_weights(cli, source_run: Path,
         if k.endswith("weight") and v.is_floating_point():
             assert torch.allclose(ckpt["model"][k], v, atol=1e-6), k
     origin = json.loads((new / "origin.json").read_text())
-    assert origin["from"].endswith("step_000010.pt") and origin["step"] == 10
+    assert origin["from"] == str(_latest(source_run)) and origin["step"] == src["step"] == 20
     assert any(c.startswith("lr ") for c in origin["changed"]["config"])
     # the source is untouched
-    assert sorted(p.name for p in (source_run / "checkpoints").glob("*.pt")) == ["step_000010.pt"]
+    assert sorted(p.name for p in (source_run / "checkpoints").glob("*.pt")) == before
 
 
 def test_train_from_a_checkpoint_file_with_a_new_seed_trains_differently(cli, source_run: Path,
@@ -62,11 +61,11 @@ def test_train_from_a_checkpoint_file_with_a_new_seed_trains_differently(cli, so
     res = cli("train", "dcgan", "--data", "digits", "--out", fresh, "--steps", 2, *TINY)
     assert res.rc == 0, res.err
     new = tmp_path / "b"
-    res = cli("train", "dcgan", "--from", source_run / "checkpoints" / "step_000010.pt", "--out", new,
+    res = cli("train", "dcgan", "--from", _latest(source_run), "--out", new,
               "--steps", 2, "--set", "lr=1e-12", "--quiet", "--device", "cpu")
     assert res.rc == 0, res.err
     a, b = _payload(fresh / "checkpoints" / "step_000002.pt"), _payload(new / "checkpoints" / "step_000002.pt")
-    src = _payload(source_run / "checkpoints" / "step_000010.pt")
+    src = _payload(_latest(source_run))
     key = next(k for k in src["model"] if k.endswith("weight"))
     assert torch.allclose(b["model"][key], src["model"][key], atol=1e-6)
     assert not torch.allclose(a["model"][key], src["model"][key], atol=1e-3)  # a run from scratch differs
@@ -83,10 +82,10 @@ def test_train_from_refuses_architecture_changes_and_used_folders(cli, source_ru
 
 
 def test_resume_refusal_points_to_from(cli, source_run: Path, tmp_path: Path) -> None:
-    res = cli("train", "dcgan", "--data", "digits", "--out", source_run, "--steps", 20, "--set", "lr=1e-3",
+    res = cli("train", "dcgan", "--data", "digits", "--out", source_run, "--steps", 30, "--set", "lr=1e-3",
               "--quiet")
     assert_error(res, "lr", f"ganas train --from {source_run} --out")
-    res = cli("train", "dcgan", "--data", "shapes", "--out", source_run, "--steps", 20, "--quiet")
+    res = cli("train", "dcgan", "--data", "shapes", "--out", source_run, "--steps", 30, "--quiet")
     assert_error(res, "digits", "shapes", "--from")
 
 

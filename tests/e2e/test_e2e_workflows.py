@@ -132,3 +132,27 @@ def test_python_api_trains_samples_and_evaluates(tmp_path: Path, capsys: pytest.
     cfg = yaml.safe_load((tmp_path / "a" / "config.yaml").read_text())
     assert cfg["config"]["ngf"] == 8
     assert capsys.readouterr().out == ""  # workflows print nothing
+
+
+def test_a_resume_reads_its_checkpoint_once(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The workflow reads the latest checkpoint once and hands it to the trainer."""
+    import inspect
+
+    from ganas.train import Trainer
+
+    if "resume_from" not in inspect.signature(Trainer).parameters:
+        pytest.skip("this Trainer cannot take an already-read checkpoint (resume_from)")
+    run = tmp_path / "run"
+    assert cli("train", "dcgan", "--data", "digits", "--out", run, "--steps", 10, *TINY).rc == 0
+    reads: list[str] = []
+    real_load = torch.load
+
+    def counting_load(f, *args, **kwargs):
+        if isinstance(f, (str, Path)) and Path(f).parent == run / "checkpoints":
+            reads.append(Path(f).name)
+        return real_load(f, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "load", counting_load)
+    res = cli("train", "dcgan", "--data", "digits", "--out", run, "--steps", 12, "--quiet", "--device", "cpu")
+    assert res.rc == 0, res.err
+    assert reads == ["step_000010.pt"]

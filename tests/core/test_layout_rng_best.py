@@ -21,10 +21,12 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "ganas"
 
 
 def test_file_names_are_written_once_in_layout() -> None:
-    """No module but layout.py spells a run or search file name as a string literal."""
+    """No module but layout.py spells a run or search file name as a string literal.
+    (``samples`` is left out: it is also the name of a method's main visual.)"""
     names = {layout.RUN_CONFIG, layout.METRICS, layout.EVALS, layout.EVAL, layout.REPORT, layout.ORIGIN,
              layout.SEARCH_CONFIG, layout.JOURNAL, layout.STRATEGY_STATE, layout.BEST, layout.SUMMARY,
-             layout.BEST_PLOT, layout.CHECKPOINTS, layout.SAMPLES, layout.LOSS_CURVES}
+             layout.BEST_PLOT, layout.CHECKPOINTS, layout.LOSS_CURVES, layout.DEMO_SAMPLES,
+             layout.DEMO_INTERPOLATION}
     offenders = []
     for py in SRC.rglob("*.py"):
         if py.name == "layout.py":

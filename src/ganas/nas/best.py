@@ -12,19 +12,34 @@ import math
 from typing import Sequence
 
 
+class BestSoFar:
+    """The running best, one reward at a time: ``update(reward)`` is True when that
+    reward becomes the best so far (first of equals; a NaN reward never does)."""
+
+    def __init__(self) -> None:
+        self.best = -math.inf
+        self.index = -1  # of the best so far; -1 while there is none
+        self.count = 0
+
+    def update(self, reward: float) -> bool:
+        r, i = float(reward), self.count
+        self.count += 1
+        if not math.isnan(r) and (self.index < 0 or r > self.best):
+            self.best, self.index = r, i
+            return True
+        return False
+
+
 def running_best(rewards: Sequence[float]) -> list[int]:
     """Index of the best reward so far after each evaluation (first of equals; -1 while
     there is none: a NaN reward never wins).
 
     ``running_best([0.3, 0.5, 0.5, 0.4])`` -> ``[0, 1, 1, 1]``.
     """
-    out: list[int] = []
-    best, at = -math.inf, -1
-    for i, r in enumerate(rewards):
-        r = float(r)
-        if not math.isnan(r) and (at < 0 or r > best):
-            best, at = r, i
-        out.append(at)
+    tracker, out = BestSoFar(), []
+    for r in rewards:
+        tracker.update(r)
+        out.append(tracker.index)
     return out
 
 

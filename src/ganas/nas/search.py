@@ -48,7 +48,7 @@ from .executors.base import Done, Executor, Job
 
 from ..layout import BEST, BEST_PLOT as PLOT, JOURNAL, SEARCH_CONFIG as CONFIG, STRATEGY_STATE as STATE, SUMMARY
 from ..layout import read_search_config
-from .best import best_so_far, running_best
+from .best import BestSoFar, best_so_far, running_best
 
 
 # -- files -------------------------------------------------------------------------------
@@ -349,22 +349,22 @@ def run_seeds(space: SearchSpace, strategy_name: str, evaluator: Evaluator, budg
     for s in seeds:
         t0 = time.perf_counter()
         strat = make_strategy(strategy_name, space, seed=s, overrides=settings)
-        rewards: list[float] = []
-        reported: list[float | None] = []
-        for q in range(budget):
+        tracker, best_rep = BestSoFar(), math.nan
+        first = {t: math.inf for t in thresholds}
+        for q in range(1, budget + 1):
             arch = strat.ask()
-            res = evaluator.evaluate(space, arch, seed=eval_seed(s, q))
+            res = evaluator.evaluate(space, arch, seed=eval_seed(s, q - 1))
             strat.tell(arch, float(res.reward))
-            rewards.append(float(res.reward))
-            rep = res.metrics.get(report_key)
-            reported.append(None if rep is None else float(rep))
-        curve = []  # the reported metric of the architecture returned after each query
-        for i in running_best(rewards):
-            if reported[i] is None:
-                raise ConfigError(f"run_seeds: evaluator {evaluator.name!r} reports no metric {report_key!r}")
-            curve.append(reported[i])
-        best_rep = curve[-1]
-        first = {t: next((q + 1 for q, v in enumerate(curve) if v >= t), math.inf) for t in thresholds}
+            if tracker.update(res.reward):
+                if report_key not in res.metrics:
+                    raise ConfigError(
+                        f"run_seeds: evaluator {evaluator.name!r} reports no metric {report_key!r} "
+                        f"(it has {sorted(res.metrics)})"
+                    )
+                best_rep = float(res.metrics[report_key])
+            for t in thresholds:
+                if first[t] == math.inf and best_rep >= t:
+                    first[t] = q
         seconds.append(time.perf_counter() - t0)
         finals.append(best_rep)
         for t in thresholds:

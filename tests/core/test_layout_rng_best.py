@@ -14,7 +14,7 @@ import torch
 
 from ganas import layout
 from ganas.errors import DataError
-from ganas.nas.best import best_so_far, running_best
+from ganas.nas.best import BestSoFar, best_so_far, running_best
 from ganas.rng import global_rng_state, python_rng_state, set_global_rng_state, set_python_rng_state
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "ganas"
@@ -96,6 +96,9 @@ def test_running_best_first_of_equals_and_nan() -> None:
     assert running_best([float("nan"), 0.2, float("nan")]) == [-1, 1, 1]
     assert best_so_far([0.3, 0.1, 0.5]) == [0.3, 0.3, 0.5]
     assert running_best([]) == []
+    tracker = BestSoFar()
+    assert [tracker.update(r) for r in (0.2, 0.2, 0.1, 0.3)] == [True, False, False, True]
+    assert (tracker.index, tracker.best) == (3, 0.3)
 
 
 def test_search_files_report_and_harness_agree_on_the_best(tmp_path: Path) -> None:

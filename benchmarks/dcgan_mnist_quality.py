@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from ganas.config import parse_sets
-from ganas.runs import eval_run, train_run
+from ganas.workflows import EVAL_N, gan
 
 DEFAULT_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
 
@@ -27,7 +27,7 @@ def main() -> None:
     ap.add_argument("--mnist", default=str(DEFAULT_MNIST))
     ap.add_argument("--minutes", type=float, default=10.0)
     ap.add_argument("--chunk", type=int, default=500)
-    ap.add_argument("--n", type=int, default=2000, help="samples per evaluation")
+    ap.add_argument("--n", type=int, default=EVAL_N, help="samples per evaluation")
     ap.add_argument("--out", default="runs/bench-mnist")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config overrides, e.g. ngf=32")
     args = ap.parse_args()
@@ -40,11 +40,11 @@ def main() -> None:
     while train_time < args.minutes * 60:
         step += args.chunk
         t = time.time()
-        result = train_run("dcgan", spec, out, sets, steps=step, progress=False)
+        result = gan.train("dcgan", spec, out, sets, steps=step, progress=False)
         if result.status != "completed":  # Ctrl-C / SIGTERM: the trainer saved; stop here
             raise SystemExit(f"training {result.status} at step {result.step}; rerun to continue")
         train_time += time.time() - t
-        res = eval_run(out, n=args.n)
+        res = gan.evaluate(out, n=args.n).metrics
         cov = res["coverage"]
         row = {"step": step, "train_s": round(train_time), "fd": round(res["fd"], 3),
                "fd_real_floor": round(res["fd_real_floor"], 3), "confidence": round(res["confidence"], 3),

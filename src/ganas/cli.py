@@ -1,4 +1,5 @@
-"""``ganas`` command line: argument parsing only; everything it does is the Python API.
+"""``ganas`` command line: argument parsing and printing only; everything it does is a
+function of the Python API, ``ganas.workflows`` (GAN runs and NAS alike).
 
 Scripts outside the project depend on the sub-command names, flags and JSON keys here.
 """
@@ -12,8 +13,9 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
+from . import layout
 from .config import load_yaml, parse_sets
-from .errors import GanasError
+from .errors import ConfigError, GanasError
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -74,55 +76,53 @@ def cmd_describe(args: argparse.Namespace) -> int:
     return 0
 
 
-# ----------------------------------------------------------------------------- train
+# ----------------------------------------------------------------------------- GAN runs
 def cmd_train(args: argparse.Namespace) -> int:
     from .gan import METHODS
-    from .runs import train_run
+    from .workflows import gan
 
-    METHODS.get(args.method)  # unknown method -> error listing the valid ones
-    result = train_run(
-        method_name=args.method, data_spec=args.data, out_dir=Path(args.out), sets=_collect_sets(args),
-        steps=args.steps, device=args.device, seed=args.seed, eval_every=args.eval_every,
-        progress=not args.quiet,
+    if args.method is not None:
+        METHODS.get(args.method)  # unknown method -> error listing the valid ones
+    result = gan.train(
+        args.method, args.data, Path(args.out), _collect_sets(args), steps=args.steps, device=args.device,
+        seed=args.seed, eval_every=args.eval_every, progress=not args.quiet, start_from=args.start_from,
     )
-    print(f"{result.status} at step {result.step}: {Path(args.out) / 'report.html'}")
+    print(f"{result.status} at step {result.step}: {Path(args.out) / layout.REPORT}")
     return 0 if result.status == "completed" else 130
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    from .runs import sample_run
+    from .workflows import gan
 
-    path = sample_run(Path(args.run_dir), n=args.n, out=Path(args.out), seed=args.seed, device=args.device)
-    print(path)
+    print(gan.sample(Path(args.run_dir), n=args.n, out=Path(args.out), seed=args.seed, device=args.device))
     return 0
 
 
 def cmd_interpolate(args: argparse.Namespace) -> int:
-    from .runs import interpolate_run
+    from .workflows import gan
 
-    path = interpolate_run(Path(args.run_dir), out=Path(args.out), rows=args.rows, steps=args.steps,
-                           seed=args.seed, mode=args.mode, device=args.device)
-    print(path)
+    print(gan.interpolate(Path(args.run_dir), out=Path(args.out), rows=args.rows, steps=args.steps,
+                          seed=args.seed, mode=args.mode, device=args.device))
     return 0
 
 
 def cmd_arithmetic(args: argparse.Namespace) -> int:
-    from .runs import arithmetic_run
+    from .workflows import gan
 
-    res = arithmetic_run(Path(args.run_dir), out=Path(args.out), a=args.a, b=args.b, c=args.c,
+    res = gan.arithmetic(Path(args.run_dir), out=Path(args.out), a=args.a, b=args.b, c=args.c,
                          seed=args.seed, device=args.device, exemplars=args.exemplars)
     if args.json:
-        _print_json(res)
+        _print_json(res.as_dict())
     else:
-        print(res["image"])
+        print(res.image)
     return 0
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from .runs import eval_run
+    from .workflows import gan
 
-    res = eval_run(Path(args.run_dir), n=args.n, device=args.device, seed=args.seed,
-                   features=args.features, weights=args.weights)
+    res = gan.evaluate(Path(args.run_dir), n=args.n, device=args.device, seed=args.seed,
+                       features=args.features, weights=args.weights).as_dict()
     if args.json:
         _print_json(res)
     else:
@@ -135,30 +135,90 @@ def cmd_report(args: argparse.Namespace) -> int:
     from .report import write_run_report, write_search_report
 
     d = Path(args.dir)
-    out = write_search_report(d) if (d / "journal.jsonl").exists() else write_run_report(d)
+    out = write_search_report(d) if (d / layout.JOURNAL).exists() else write_run_report(d)
     print(out)
     return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .runs import demo
+    from .workflows import gan
 
-    out = demo(Path(args.out), steps=args.steps, device=args.device, progress=not args.quiet)
-    print(f"demo finished: open {out / 'report.html'}")
+    res = gan.demo(Path(args.out), steps=args.steps, device=args.device, progress=not args.quiet)
+    print(f"demo took {res.seconds:.0f} s")
+    print(f"demo finished: open {res.report}")
     return 0
 
 
 # ----------------------------------------------------------------------------- NAS
-def cmd_search(args: argparse.Namespace) -> int:
-    from .nas.cli_backend import search_command
+def parse_seeds(text: str) -> list[int]:
+    """``"0-99"`` -> [0..99]; ``"1,5,9"``; ``"3"``; ``"0-9,20"``."""
+    out: list[int] = []
+    try:
+        for part in text.split(","):
+            part = part.strip()
+            if not part:
+                continue
+            if "-" in part[1:]:
+                cut = part.index("-", 1)
+                lo, hi = int(part[:cut]), int(part[cut + 1:])
+                if hi < lo:
+                    raise ValueError
+                out.extend(range(lo, hi + 1))
+            else:
+                out.append(int(part))
+    except ValueError:
+        raise ConfigError(f"--seeds expects e.g. 0-99 or 1,2,3; got {text!r}") from None
+    if not out:
+        raise ConfigError(f"--seeds {text!r} names no seed")
+    return out
 
-    return search_command(args, _collect_sets(args))
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from .workflows import nas
+
+    sets = _collect_sets(args)
+    if args.seeds:
+        if not args.benchmark:
+            raise ConfigError("--seeds runs many searches and needs a tabular --benchmark")
+        summary = nas.search_seeds(args.space, args.strategy, args.benchmark, args.budget,
+                                   parse_seeds(args.seeds), dataset=args.dataset, sets=sets)
+        if args.json:
+            _print_json(summary)
+        else:
+            rep = summary["reported"]
+            print(f"{summary['strategy']} on {summary['space']}, budget {summary['budget']}, "
+                  f"{summary['seeds']} seeds: {rep['mean']:.2f} +- {rep['std']:.2f}; "
+                  f"queries to: {summary['queries_to']}")
+        return 0
+    if not args.out:
+        raise ConfigError("ganas search needs --out DIR (or --seeds with --benchmark)")
+    result = nas.search(args.space, args.strategy, Path(args.out), args.budget, data=args.data,
+                        benchmark=args.benchmark, dataset=args.dataset, seed=args.seed, sets=sets)
+    best = result.best
+    if args.json:
+        _print_json({"best": best, "evaluations": len(result.history)})
+    else:
+        rep = best.get("metrics", {}).get("test_acc")
+        extra = f", reported test accuracy {rep:.2f}" if isinstance(rep, (int, float)) else ""
+        print(f"best of {len(result.history)} evaluations: {best['arch']} (reward {best['reward']:.4f}{extra})")
+        print(f"report: {Path(args.out) / layout.REPORT}")
+    return 0
 
 
 def cmd_nas(args: argparse.Namespace) -> int:
-    from .nas.cli_backend import nas_command
+    from .workflows import nas
 
-    return nas_command(args, _collect_sets(args))
+    if args.nas_command == "export":
+        print(nas.export(Path(args.dir), Path(args.out), arch=args.arch))
+        return 0
+    res = nas.retrain(Path(args.dir), data=args.data, epochs=args.epochs, arch=args.arch, seed=args.seed,
+                      sets=_collect_sets(args), device=args.device)
+    if args.json:
+        _print_json(res)
+    else:
+        print(f"{res['arch']}: test accuracy {res['test_acc']:.2f}% on {res['data']} "
+              f"({res['params']:,} parameters, {res['flops']:,} multiply-adds, {res['seconds']:.0f} s)")
+    return 0
 
 
 # ----------------------------------------------------------------------------- parser
@@ -172,6 +232,7 @@ def _add_common(p: argparse.ArgumentParser, sets: bool = True) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
+    from .workflows.gan import EVAL_N
 
     p = argparse.ArgumentParser(prog="ganas", description="GANs and neural architecture search, faithful to the papers.")
     p.add_argument("--version", action="version", version=f"ganas {__version__}")
@@ -189,12 +250,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_describe)
 
     s = sub.add_parser("train", help="train a GAN method (resumes when --out holds a run)")
-    s.add_argument("method")
-    s.add_argument("--data", required=True, help="data spec: shapes, digits, mnist:PATH, folder:PATH, ...")
+    s.add_argument("method", nargs="?", help="a registered method (with --from: the source run's by default)")
+    s.add_argument("--data", help="data spec: shapes, digits, mnist:PATH, folder:PATH, ... "
+                   "(required, unless --from gives the source run's)")
     s.add_argument("--out", required=True, help="run directory")
+    s.add_argument("--from", dest="start_from", metavar="RUN_OR_CHECKPOINT",
+                   help="start a new run in --out from these trained weights: step 0, fresh optimizers, "
+                        "the source's config with --set changes (not ones that change the networks)")
     s.add_argument("--steps", type=int, default=None, help="total optimisation steps")
     s.add_argument("--seed", type=int, default=None)
-    s.add_argument("--eval-every", type=int, default=0, help="compute metrics every N steps (0: never)")
+    s.add_argument("--eval-every", type=int, default=0,
+                   help=f"compute metrics every N steps on {EVAL_N} samples, as ganas eval (0: never)")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_common(s)
     s.set_defaults(func=cmd_train)
@@ -231,7 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("eval", help="FD, coverage, confidence, precision/recall of a run")
     s.add_argument("run_dir")
-    s.add_argument("--n", type=int, default=2000)
+    s.add_argument("--n", type=int, default=EVAL_N, help=f"samples (default {EVAL_N}, as --eval-every)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--features", default="classifier",
                    help="feature extractor for FD and precision/recall: classifier (default) or inception")

@@ -142,12 +142,14 @@ def to_dict(cfg: Any) -> dict[str, Any]:
     return {k: plain(v) for k, v in dataclasses.asdict(cfg).items()}
 
 
-def route_overrides(sets: dict[str, Any], targets: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def route_overrides(sets: Mapping[str, Any], targets: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """Split KEY=VALUE overrides among named config objects.
 
-    ``target.key=value`` picks a target explicitly; a bare key goes to every target that
-    has it (shared keys such as ``image_size`` reach data and method alike).
-    Unknown keys are refused with the list of valid ones.
+    ``target.key=value`` picks a target explicitly; a bare key goes to the one target
+    that has it. A bare key that several targets have is refused with the qualified
+    names to choose from (``lr`` in both ``strategy`` and ``evaluator``: write
+    ``strategy.lr`` or ``evaluator.lr``), so one flag never changes two settings
+    silently. Unknown keys are refused with the list of valid ones.
     """
     out: dict[str, dict[str, Any]] = {name: {} for name in targets}
     fields = {name: set(valid_keys(type(cfg))) for name, cfg in targets.items()}
@@ -162,6 +164,9 @@ def route_overrides(sets: dict[str, Any], targets: dict[str, Any]) -> dict[str, 
         if not owners:
             listing = "; ".join(f"{n}: {', '.join(sorted(f))}" for n, f in fields.items())
             raise ConfigError(f"unknown option {key!r}; valid options are {listing}")
-        for name in owners:
-            out[name][key] = value
+        if len(owners) > 1:
+            choices = " or ".join(f"{n}.{key}" for n in owners)
+            raise ConfigError(f"option {key!r} is ambiguous: {', '.join(owners)} all have it; "
+                              f"name the one you mean: {choices}")
+        out[owners[0]][key] = value
     return out

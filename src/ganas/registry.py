@@ -2,7 +2,9 @@
 
 Every extensible axis (GAN methods, datasets, NAS spaces, strategies, evaluators,
 executors) has one ``Registry``. Entries are factories (usually classes); nothing is
-constructed until ``create`` is called.
+constructed until ``create`` is called. The first look-up of any registry loads the
+``ganas.plugins`` entry points (``ganas.plugins``), so a user's own entries are found
+by name like the built-in ones.
 """
 
 from __future__ import annotations
@@ -44,27 +46,40 @@ class Registry(Generic[T]):
 
         return deco
 
+    @property
+    def _table(self) -> dict[str, Entry[T]]:
+        """The entries, after loading the plugins (once per process)."""
+        from .plugins import load_plugins
+
+        load_plugins()
+        return self._entries
+
     def get(self, name: str) -> Entry[T]:
+        entries = self._table
         try:
-            return self._entries[name]
+            return entries[name]
         except KeyError:
-            valid = ", ".join(sorted(self._entries)) or "(none)"
+            valid = ", ".join(sorted(entries)) or "(none)"
             raise UnknownNameError(f"unknown {self.kind} {name!r}; valid: {valid}") from None
 
     def create(self, name: str, *args: Any, **kwargs: Any) -> T:
         return self.get(name).factory(*args, **kwargs)
 
     def list(self) -> list[str]:
-        return sorted(self._entries)
+        return sorted(self._table)
 
     def describe(self) -> dict[str, str]:
-        return {n: self._entries[n].help for n in self.list()}
+        return {n: self._table[n].help for n in self.list()}
 
     def __contains__(self, name: object) -> bool:
-        return name in self._entries
+        return name in self._table
+
+    def unregister(self, name: str) -> None:
+        """Remove an entry (tests that register temporary entries clean up with it)."""
+        self._entries.pop(name, None)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.list())
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._table)

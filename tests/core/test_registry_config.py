@@ -80,8 +80,11 @@ def test_parse_sets_and_routing():
         steps: int = 1
         depth: int = 2
 
-    r = route_overrides({"lr": 1, "steps": 5, "other.depth": 3}, {"cfg": Cfg(), "other": Other()})
-    assert r == {"cfg": {"lr": 1, "steps": 5}, "other": {"steps": 5, "depth": 3}}
+    r = route_overrides({"lr": 1, "cfg.steps": 5, "other.steps": 6, "depth": 3}, {"cfg": Cfg(), "other": Other()})
+    assert r == {"cfg": {"lr": 1, "steps": 5}, "other": {"steps": 6, "depth": 3}}
+    # a bare key two configs have is refused, with the qualified names to choose from
+    with pytest.raises(ConfigError, match=r"'steps' is ambiguous.*cfg\.steps or other\.steps"):
+        route_overrides({"steps": 5}, {"cfg": Cfg(), "other": Other()})
     with pytest.raises(ConfigError, match="unknown option 'zzz'"):
         route_overrides({"zzz": 1}, {"cfg": Cfg()})
     with pytest.raises(ConfigError, match="for other"):

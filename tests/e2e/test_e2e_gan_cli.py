@@ -332,6 +332,10 @@ def test_eval_every_logs_metrics_that_survive_resume(cli, tmp_path: Path) -> Non
     rows = [json.loads(x) for x in (run / "evals.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows] == [5, 10, 15]
     assert all(np.isfinite(r["fd"]) and 0 <= r["coverage_min"] <= 1 for r in rows)
+    # the same sample count as `ganas eval`, so the figures compare
+    from ganas.workflows import EVAL_N
+
+    assert [r["n"] for r in rows] == [EVAL_N] * 3
     assert "Metrics during training" in (run / "report.html").read_text()
     res = cli("train", "dcgan", "--data", "digits", "--out", run, "--steps", 20, "--eval-every", 3,
               "--quiet", "--device", "cpu")

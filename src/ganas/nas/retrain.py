@@ -10,7 +10,7 @@
   input shape, class count, state dict), loadable with ``torch.load(weights_only=True)``.
 - ``load_exported``: the network back from either file.
 - ``best_from_search``: (space, arch) of a search run directory (``search.yaml`` +
-  ``best.json``, or the best line of ``journal.jsonl``).
+  ``best.json``, or the best line of ``journal.jsonl``; file names from ``ganas.layout``).
 """
 
 from __future__ import annotations
@@ -22,13 +22,14 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import yaml
 from torch import nn
 
 from ..config import to_dict
 from ..fileio import atomic_write, atomic_write_text, read_jsonl
 from ..errors import CheckpointError, ConfigError, DataError
+from ..layout import BEST, JOURNAL, SEARCH_CONFIG, read_search_config
 from .base import Arch, SearchSpace
+from .best import running_best
 from .evaluators.common import accuracy, carve_validation, fit_and_score, load_split, make_settings, resolve_device
 
 EXPORT_FORMAT = "ganas-nas-export"
@@ -195,14 +196,9 @@ def best_from_search(run_dir: str | Path) -> tuple[SearchSpace, Arch]:
     line of ``journal.jsonl`` (a torn last line is skipped).
     """
     d = Path(run_dir)
-    cfg_file = d / "search.yaml"
-    if not cfg_file.is_file():
-        raise DataError(f"{cfg_file}: not found ({d} is not a search run directory)")
-    try:
-        cfg = yaml.safe_load(cfg_file.read_text()) or {}
-    except yaml.YAMLError as e:
-        raise DataError(f"{cfg_file}: not valid YAML ({e})") from None
-    if not isinstance(cfg, dict) or "space" not in cfg:
+    cfg_file = d / SEARCH_CONFIG
+    cfg = read_search_config(d)
+    if "space" not in cfg:
         raise DataError(f"{cfg_file}: no 'space' key")
     sp = cfg["space"]
     if isinstance(sp, dict):
@@ -220,7 +216,7 @@ def best_from_search(run_dir: str | Path) -> tuple[SearchSpace, Arch]:
 
 
 def _best_arch_string(d: Path) -> str:
-    best = d / "best.json"
+    best = d / BEST
     if best.is_file():
         try:
             data = json.loads(best.read_text())
@@ -231,17 +227,18 @@ def _best_arch_string(d: Path) -> str:
             if isinstance(arch, str):
                 return arch
         raise DataError(f"{best}: no 'arch' string")
-    journal = d / "journal.jsonl"
+    journal = d / JOURNAL
     if not journal.is_file():
         raise DataError(f"{d}: neither best.json nor journal.jsonl found")
-    top: tuple[float, str] | None = None
+    found: list[tuple[float, str]] = []
     for rec in read_jsonl(journal):  # a torn last line is skipped
         try:
             r, a = float(rec["reward"]), rec["arch"]
         except (KeyError, TypeError, ValueError):
             continue  # a foreign line
-        if isinstance(a, str) and (top is None or r > top[0]):
-            top = (r, a)
-    if top is None:
+        if isinstance(a, str):
+            found.append((r, a))
+    at = running_best([r for r, _ in found])[-1] if found else -1
+    if at < 0:
         raise DataError(f"{journal}: no evaluated architecture")
-    return top[1]
+    return found[at][1]

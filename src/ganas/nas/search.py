@@ -46,12 +46,9 @@ from ..errors import CheckpointError, ConfigError, DataError, NonFiniteLossError
 from .base import Arch, Evaluator, SearchSpace, Strategy
 from .executors.base import Done, Executor, Job
 
-JOURNAL = "journal.jsonl"
-STATE = "strategy.pt"
-CONFIG = "search.yaml"
-BEST = "best.json"
-SUMMARY = "search.json"
-PLOT = "best_so_far.png"
+from ..layout import BEST, BEST_PLOT as PLOT, JOURNAL, SEARCH_CONFIG as CONFIG, STRATEGY_STATE as STATE, SUMMARY
+from ..layout import read_search_config
+from .best import BestSoFar, best_so_far, running_best
 
 
 # -- files -------------------------------------------------------------------------------
@@ -192,8 +189,7 @@ def run_search(space: SearchSpace, strategy: Strategy, evaluator: Evaluator, bud
     cfg = search_config(space, strategy, evaluator, budget, seed)
     cfg_path = out / CONFIG
     if cfg_path.exists():
-        old = yaml.safe_load(cfg_path.read_text()) or {}
-        _check_config(cfg_path, old, cfg)
+        _check_config(cfg_path, read_search_config(out), cfg)
     atomic_write_bytes(cfg_path, yaml.safe_dump(cfg, sort_keys=False).encode())
 
     journal = Journal(out / JOURNAL)
@@ -257,18 +253,10 @@ def run_search(space: SearchSpace, strategy: Strategy, evaluator: Evaluator, bud
     return _finish(out, cfg, history, strategy, resumed_from, mismatches, space)
 
 
-def best_so_far(rewards: Sequence[float]) -> list[float]:
-    out, best = [], -math.inf
-    for r in rewards:
-        best = max(best, r)
-        out.append(best)
-    return out
-
-
 def _finish(out: Path, cfg: Mapping[str, Any], history: list[dict[str, Any]], strategy: Strategy,
             resumed_from: int, mismatches: int, space: SearchSpace) -> SearchResult:
-    best = max(history, key=lambda e: e["reward"])  # first of equals (history is in order)
     rewards = [float(e["reward"]) for e in history]
+    best = history[running_best(rewards)[-1]]  # first of equals (history is in order)
     curve = best_so_far(rewards)
     best_doc = {"i": best["i"], "arch": best["arch"], "reward": best["reward"], "metrics": best["metrics"],
                 "cost": best["cost"], "space": cfg["space"], "strategy": cfg["strategy"]}
@@ -307,19 +295,19 @@ def run_seeds(space: SearchSpace, strategy_name: str, evaluator: Evaluator, budg
     for s in seeds:
         t0 = time.perf_counter()
         strat = make_strategy(strategy_name, space, seed=s, overrides=settings)
-        best_r, best_rep = -math.inf, math.nan
+        tracker, best_rep = BestSoFar(), math.nan
         first = {t: math.inf for t in thresholds}
         for q in range(1, budget + 1):
             arch = strat.ask()
             res = evaluator.evaluate(space, arch, seed=eval_seed(s, q - 1))
             strat.tell(arch, float(res.reward))
-            if res.reward > best_r:
+            if tracker.update(res.reward):
                 if report_key not in res.metrics:
                     raise ConfigError(
                         f"run_seeds: evaluator {evaluator.name!r} reports no metric {report_key!r} "
                         f"(it has {sorted(res.metrics)})"
                     )
-                best_r, best_rep = float(res.reward), float(res.metrics[report_key])
+                best_rep = float(res.metrics[report_key])
             for t in thresholds:
                 if first[t] == math.inf and best_rep >= t:
                     first[t] = q

@@ -21,6 +21,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from ..fileio import atomic_write_bytes, atomic_write_text, read_jsonl
+from ..layout import LOSS_CURVES, METRICS
 
 #: a series: (xs, ys)
 XY = tuple[Sequence[float], Sequence[float]]
@@ -272,9 +273,9 @@ def eval_chart(records: Sequence[Mapping[str, Any]], max_keys: int = 6) -> Figur
 def write_loss_curves(run_dir: str | Path) -> Path:
     """``RUN_DIR/losses.svg``: the loss curves of the run's ``metrics.jsonl``."""
     run = Path(run_dir)
-    fig = loss_chart(read_jsonl(run / "metrics.jsonl")) or line_chart({}, title="losses", xlabel="step",
+    fig = loss_chart(read_jsonl(run / METRICS)) or line_chart({}, title="losses", xlabel="step",
                                                                      ylabel="loss")
-    return save_figure(fig, run / "losses.svg")
+    return save_figure(fig, run / LOSS_CURVES)
 
 
 # -- charts of a search ---------------------------------------------------------------------

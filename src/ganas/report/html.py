@@ -19,6 +19,8 @@ import yaml
 from PIL import Image
 
 from ..fileio import atomic_write_text, read_jsonl
+from ..layout import EVAL, EVALS, JOURNAL, METRICS, REPORT, RUN_CONFIG, SAMPLES, SEARCH_REPORT, SUMMARY, read_search_config
+from ..nas.best import running_best
 from . import charts
 
 _CSS = """
@@ -98,7 +100,7 @@ def visual_grids(run: Path) -> dict[str, list[Path]]:
     """``{name: grids by step}`` of a run: ``samples/<name>/step_XXXXXX.png`` (the method's
     named visuals) and ``samples/step_XXXXXX.png`` (older runs; named ``samples``)."""
     out: dict[str, list[Path]] = {}
-    root = run / "samples"
+    root = run / SAMPLES
     flat = sorted(root.glob("step_*.png"), key=_step_of)
     if flat:
         out["samples"] = flat
@@ -116,10 +118,10 @@ def evaluations(run: Path) -> list[dict[str, Any]]:
     time (a record's ``"time"``, else its file's modification time), so the last one is
     the latest even when ``eval.json`` was written before a resume trained further."""
     recs: list[dict[str, Any]] = []
-    path = run / "evals.jsonl"
+    path = run / EVALS
     for r in read_jsonl(path):
         recs.append({**r, "source": "--eval-every", "_time": _when(r, path)})
-    path = run / "eval.json"
+    path = run / EVAL
     if path.exists():
         try:
             ev = json.loads(path.read_text())
@@ -185,9 +187,9 @@ def write_run_report(run_dir: str | Path, max_grids: int = 12) -> Path:
     """Write ``RUN_DIR/report.html``: losses, learning rates, evaluations (the latest and
     their history), the latest grid of each visual and the main one over time, config."""
     run = Path(run_dir)
-    cfg = yaml.safe_load((run / "config.yaml").read_text()) if (run / "config.yaml").exists() else {}
+    cfg = yaml.safe_load((run / RUN_CONFIG).read_text()) if (run / RUN_CONFIG).exists() else {}
     cfg = cfg if isinstance(cfg, dict) else {}
-    rows = [r for r in read_jsonl(run / "metrics.jsonl") if "step" in r]
+    rows = [r for r in read_jsonl(run / METRICS) if "step" in r]
     chart = _Charts()
     body = [f"<h1>ganas run: {html.escape(str(cfg.get('method', '?')))} on "
             f"<code>{html.escape(str(cfg.get('data', '?')))}</code></h1>",
@@ -208,14 +210,14 @@ def write_run_report(run_dir: str | Path, max_grids: int = 12) -> Path:
     if extra:
         body.append("<h2>Figures</h2><div class='grid'>" + "".join(_img_tag(p, 320, p.name) for p in extra) + "</div>")
     body.append("<h2>Configuration</h2><pre>" + html.escape(yaml.safe_dump(cfg, sort_keys=False)) + "</pre>")
-    out = run / "report.html"
+    out = run / REPORT
     atomic_write_text(out, _page(f"ganas run {run.name}", body))
     return out
 
 
 def _search_summary(d: Path) -> dict[str, Any]:
     try:
-        doc = json.loads((d / "search.json").read_text())
+        doc = json.loads((d / SUMMARY).read_text())
     except (OSError, json.JSONDecodeError):
         return {}
     return doc if isinstance(doc, dict) else {}
@@ -224,18 +226,14 @@ def _search_summary(d: Path) -> dict[str, Any]:
 def write_search_report(search_dir: str | Path) -> Path:
     """Write ``DIR/report.html`` for an architecture search: best-so-far curve, best, journal."""
     d = Path(search_dir)
-    cfg = yaml.safe_load((d / "search.yaml").read_text()) if (d / "search.yaml").exists() else {}
-    rows = read_jsonl(d / "journal.jsonl")
+    cfg = read_search_config(d, required=False)
+    rows = read_jsonl(d / JOURNAL)
     body = [f"<h1>ganas search: {html.escape(str(cfg.get('strategy', '?')))} on "
             f"{html.escape(str(cfg.get('space', '?')))}</h1>"]
     chart = _Charts()
     if rows:
         rewards = [float(r["reward"]) for r in rows]
-        best_idx, b = [], 0  # index of the best reward so far (first of equals; NaN never best)
-        for i, r in enumerate(rewards):
-            if r > rewards[b] or math.isnan(rewards[b]):
-                b = i
-            best_idx.append(b)
+        best_idx = [max(i, 0) for i in running_best(rewards)]  # first of equals; NaN never best
         best_row: dict[str, Any] = rows[best_idx[-1]]
         body.append(chart("search_chart", best=[rewards[i] for i in best_idx], rewards=rewards,
                           title="search progress"))
@@ -258,6 +256,6 @@ def write_search_report(search_dir: str | Path) -> Path:
         if p.name != own_plot:
             body.append(_img_tag(p, 480, p.name))
     body.append("<h2>Configuration</h2><pre>" + html.escape(yaml.safe_dump(cfg, sort_keys=False)) + "</pre>")
-    out = d / "report.html"
+    out = d / SEARCH_REPORT
     atomic_write_text(out, _page(f"ganas search {d.name}", body))
     return out

@@ -24,13 +24,14 @@ import torch
 
 from ..errors import CheckpointError
 from ..fileio import atomic_write
+from ..layout import CHECKPOINTS, STEP_FILE, checkpoint_file
+from ..rng import global_rng_state, set_global_rng_state
 
 FORMAT = "ganas/1"
-_NAME = re.compile(r"^step_(\d+)\.pt$")
 
 
 def checkpoint_path(run_dir: str | Path, step: int) -> Path:
-    return Path(run_dir) / "checkpoints" / f"step_{step:06d}.pt"
+    return checkpoint_file(run_dir, step)
 
 
 def save_checkpoint(path: str | Path, payload: Mapping[str, Any]) -> Path:
@@ -67,10 +68,11 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
 
 def list_checkpoints(run_dir: str | Path) -> list[Path]:
     """``checkpoints/step_*.pt`` of a run, oldest first (temp files are ignored)."""
-    d = Path(run_dir) / "checkpoints"
+    d = Path(run_dir) / CHECKPOINTS
     if not d.is_dir():
         return []
-    found = [(int(m.group(1)), f) for f in d.iterdir() if (m := _NAME.match(f.name)) and f.is_file()]
+    found = [(int(m.group(1)), f) for f in d.iterdir()
+             if (m := STEP_FILE.match(f.name)) and m.group(2) == "pt" and f.is_file()]
     return [f for _, f in sorted(found)]
 
 
@@ -96,37 +98,15 @@ def prune_checkpoints(run_dir: str | Path, keep: int) -> list[Path]:
 
 def remove_temp_files(run_dir: str | Path) -> None:
     """Temp files left by a killed writer (``.step_XXXXXX.pt.*.tmp``)."""
-    d = Path(run_dir) / "checkpoints"
+    d = Path(run_dir) / CHECKPOINTS
     if d.is_dir():
         for f in d.glob(".*.tmp"):
             f.unlink(missing_ok=True)
 
 
-# -- random number generators, as tensors and builtins --------------------------------
-
-def rng_state() -> dict[str, Any]:
-    """Every global RNG: torch CPU (+ CUDA when present), python ``random``, numpy."""
-    version, mt, gauss = random.getstate()
-    np_name, np_keys, np_pos, np_has_gauss, np_gauss = np.random.get_state()
-    state: dict[str, Any] = {
-        "torch": torch.get_rng_state(),
-        "python": [version, list(mt), gauss],
-        "numpy": [np_name, torch.from_numpy(np_keys.astype(np.int64)), int(np_pos), int(np_has_gauss), float(np_gauss)],
-    }
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def set_rng_state(state: Mapping[str, Any]) -> None:
-    """Inverse of ``rng_state``."""
-    torch.set_rng_state(state["torch"])
-    version, mt, gauss = state["python"]
-    random.setstate((version, tuple(mt), gauss))
-    name, keys, pos, has_gauss, g = state["numpy"]
-    np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, g))
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+# -- random number generators: one encoding, in ganas.rng -----------------------------
+rng_state = global_rng_state
+set_rng_state = set_global_rng_state
 
 
 def seed_everything(seed: int) -> None:

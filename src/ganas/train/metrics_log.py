@@ -18,6 +18,7 @@ from PIL import Image
 
 from ..errors import GanasError
 from ..fileio import read_jsonl
+from ..layout import METRICS
 from ..images import make_grid
 
 
@@ -26,7 +27,7 @@ class MetricsLog:
     ``offset()`` for the checkpoint, ``close()`` at the end."""
 
     def __init__(self, run_dir: Path, resume_offset: int | None, resume_step: int = 0, tensorboard: bool = True) -> None:
-        self.path = run_dir / "metrics.jsonl"
+        self.path = run_dir / METRICS
         mode = "r+b" if self.path.exists() and resume_offset is not None else "wb"
         self._f = open(self.path, mode)
         if mode == "r+b":
@@ -102,4 +103,4 @@ class MetricsLog:
 
 def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
     """The records of ``metrics.jsonl`` (a partial last line from a killed run is ignored)."""
-    return read_jsonl(Path(run_dir) / "metrics.jsonl")
+    return read_jsonl(Path(run_dir) / METRICS)

@@ -30,6 +30,7 @@ from ..errors import CheckpointError, ConfigError, NonFiniteLossError
 from ..gan.base import METHODS, GANMethod, StepContext
 from ..fileio import atomic_write
 from ..images import save_grid
+from ..layout import CHECKPOINTS, RUN_CONFIG, sample_file
 from .checkpoint import (
     FORMAT, checkpoint_path, latest_checkpoint, load_checkpoint, prune_checkpoints,
     remove_temp_files, rng_state, save_checkpoint, seed_everything, set_rng_state,
@@ -78,7 +79,7 @@ def restore_method(checkpoint_or_run_dir: str | Path) -> tuple[str, GANMethod, d
     p = Path(checkpoint_or_run_dir)
     ckpt = latest_checkpoint(p) if p.is_dir() else p
     if ckpt is None:
-        raise CheckpointError(f"{p}: no readable checkpoint in {p / 'checkpoints'}")
+        raise CheckpointError(f"{p}: no readable checkpoint in {p / CHECKPOINTS}")
     payload = load_checkpoint(ckpt)
     _import_methods()
     name = payload["method"]
@@ -142,7 +143,8 @@ class Trainer:
             diffs.append(f"train.steps ({self.cfg.steps} is below the {payload['step']} steps already done)")
         if diffs:
             raise ConfigError(f"{self.run_dir}: cannot resume from {ckpt.name}, the stored settings differ: "
-                              + "; ".join(diffs) + ". Use another output folder or the stored settings.")
+                              + "; ".join(diffs) + ". Use another output folder or the stored settings, or start a new run "
+                              f"from its weights with these settings: ganas train --from {self.run_dir} --out NEW_DIR")
 
     def _payload(self, step: int, stream: BatchStream, log: MetricsLog, elapsed: float) -> dict[str, Any]:
         run = self._describe_run()
@@ -156,7 +158,7 @@ class Trainer:
     # -- the loop ----------------------------------------------------------------------
     def fit(self) -> TrainResult:
         cfg, method, dev = self.cfg, self.method, self.device
-        (self.run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
+        (self.run_dir / CHECKPOINTS).mkdir(parents=True, exist_ok=True)
         remove_temp_files(self.run_dir)
         method.to(dev, memory_format=self.memory_format)
         method.train()
@@ -179,7 +181,7 @@ class Trainer:
             self._last_ckpt = ckpt
         else:
             seed_everything(cfg.seed)
-        atomic_write(self.run_dir / "config.yaml",
+        atomic_write(self.run_dir / RUN_CONFIG,
                      lambda f: f.write(yaml.safe_dump(self._describe_run(), sort_keys=False).encode()))
         if start >= cfg.steps:
             return TrainResult("completed", start, self.run_dir, self._last_ckpt, elapsed=elapsed0)
@@ -249,7 +251,7 @@ class Trainer:
         with torch.random.fork_rng(devices=devices):
             images = self.method.sample(self.cfg.n_samples, generator=torch.Generator().manual_seed(self.cfg.seed))
         self.method.train()
-        path = save_grid(images, self.run_dir / "samples" / f"step_{step:06d}.png")
+        path = save_grid(images, sample_file(self.run_dir, step))
         if self.on_sample is not None:
             self.on_sample(path)
 

@@ -3,7 +3,8 @@
 Every strategy owns two generators, both seeded from its ``seed``: a python
 ``random.Random`` (sampling, tournaments, mutations) and a ``torch.Generator``
 (controller/predictor initialisation and sampling). Their states travel in
-``state_dict()`` as plain lists/tensors, so ``torch.load(..., weights_only=True)``
+``state_dict()`` as plain lists/tensors (``ganas.rng``, the encoding training
+checkpoints use too), so ``torch.load(..., weights_only=True)``
 (or JSON for the python part) reloads them and a resumed search continues exactly as
 an uninterrupted one would.
 """
@@ -18,25 +19,13 @@ import torch
 
 from ...config import replace, to_dict
 from ...errors import CheckpointError
+from ...rng import python_rng_state, set_python_rng_state
 from ..base import Arch, SearchSpace, Strategy
 
 
 @dataclasses.dataclass
 class NoSettings:
     """A strategy without settings."""
-
-
-def rng_state(rng: random.Random) -> list[Any]:
-    """``random.Random.getstate()`` as [version, int64 tensor (625,), gauss]: loadable
-    with ``weights_only=True``, and one tensor pickles far faster than 625 ints."""
-    version, internal, gauss = rng.getstate()
-    return [version, torch.tensor(internal, dtype=torch.int64), gauss]
-
-
-def set_rng_state(rng: random.Random, state: list[Any]) -> None:
-    version, internal, gauss = state
-    values = internal.tolist() if isinstance(internal, torch.Tensor) else internal
-    rng.setstate((int(version), tuple(int(x) for x in values), gauss))
 
 
 class SeededStrategy(Strategy):
@@ -56,7 +45,7 @@ class SeededStrategy(Strategy):
             "strategy": self.name,
             "seed": self.seed,
             "config": to_dict(self.cfg),
-            "python_rng": rng_state(self.rng),
+            "python_rng": python_rng_state(self.rng),
             "torch_rng": self.gen.get_state(),
         }
 
@@ -70,7 +59,7 @@ class SeededStrategy(Strategy):
                 f"strategy {self.name!r}: saved settings {state.get('config')} differ from "
                 f"the current ones {to_dict(self.cfg)}"
             )
-        set_rng_state(self.rng, state["python_rng"])
+        set_python_rng_state(self.rng, state["python_rng"])
         self.gen.set_state(state["torch_rng"])
 
 

@@ -167,7 +167,7 @@ def interpolate_run(run_dir: Path, out: Path, rows: int = 8, steps: int = 10, se
     _positive("--rows", rows)
     _positive("--steps", steps)
     _, method, _ = load_run(run_dir, device)
-    sampler = method.latent
+    sampler = method.latent_sampler
     g = torch.Generator().manual_seed(seed)
     ends = sampler.sample(2 * rows, generator=g)  # (2R, nz, 1, 1)
     zs = torch.cat([interpolate(ends[2 * r], ends[2 * r + 1], steps, mode=mode) for r in range(rows)])
@@ -241,7 +241,7 @@ def arithmetic_run(run_dir: Path, out: Path, a: str, b: str, c: str, seed: int =
         return method.generate(z.to(dev)).float().cpu()  # (B, C, H, W); eval mode: running BN stats
 
     picks = {key: select_latents(gen, classify, matcher(group), n=exemplars, batch=256, seed=seed + i,
-                                 max_tries=40, sampler=method.latent)
+                                 max_tries=40, sampler=method.latent_sampler)
              for i, (key, group) in enumerate(groups.items())}
     z = arithmetic(picks["A"].z, picks["B"].z, picks["C"].z)  # (1, nz, 1, 1)
     # the paper shows 8 samples around the result: uniform noise of scale 0.25 (Fig. 7)

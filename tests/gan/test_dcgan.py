@@ -88,7 +88,7 @@ def test_g_loss_uses_d_after_its_update() -> None:
     torch.manual_seed(7)
     out = m.train_step({"image": real}, ctx())
     torch.manual_seed(7)
-    z = m.latent.sample(6)  # the step's first draw
+    z = m.latent_sampler.sample(6)  # the step's first draw
     with torch.no_grad():
         fake = g0(z)  # G before its own update
         after = F.binary_cross_entropy_with_logits(m.D(fake), torch.ones(6))  # D after its update

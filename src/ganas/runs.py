@@ -20,6 +20,7 @@ import yaml
 
 from .config import replace, route_overrides
 from .errors import ConfigError, GanasError
+from .gan.base import require_latent
 
 
 def _stored_run(out_dir: Path) -> dict[str, Any] | None:
@@ -154,6 +155,7 @@ def sample_run(run_dir: Path, n: int, out: Path, seed: int = 0, device: str = "a
 
     _positive("--n", n)
     _, method, _ = load_run(run_dir, device)
+    require_latent(method, "sample")
     imgs = method.sample(n, generator=torch.Generator().manual_seed(seed))
     save_grid(imgs.float().cpu(), out)
     return out
@@ -167,6 +169,7 @@ def interpolate_run(run_dir: Path, out: Path, rows: int = 8, steps: int = 10, se
     _positive("--rows", rows)
     _positive("--steps", steps)
     _, method, _ = load_run(run_dir, device)
+    require_latent(method, "interpolate")
     sampler = method.latent_sampler
     g = torch.Generator().manual_seed(seed)
     ends = sampler.sample(2 * rows, generator=g)  # (2R, nz, 1, 1)
@@ -206,6 +209,7 @@ def arithmetic_run(run_dir: Path, out: Path, a: str, b: str, c: str, seed: int =
 
     _positive("--exemplars", exemplars)
     _, method, payload = load_run(run_dir, device)
+    require_latent(method, "arithmetic")
     data = parse_spec(str(payload.get("data", "")))
     if data.name != "shapes":
         raise ConfigError(f"arithmetic picks groups by factors of the built-in shapes data; this run used {str(data)!r}")

@@ -140,6 +140,18 @@ def test_bf16_autocast_and_channels_last_steps_are_finite() -> None:
     assert all(torch.isfinite(v) and v.dtype == torch.float32 for v in out.values())
 
 
+def test_protocol_declarations_and_visuals() -> None:
+    m = tiny(channels=1)
+    assert DCGAN.latent and DCGAN.batch_fields == ("image",) and DCGAN.visual_fields == ()
+    assert DCGAN.evaluation == "unconditional" and DCGAN.schedule == "step"
+    assert DCGAN.data_defaults(m.config) == {"image_size": 16, "channels": 1}
+    assert DCGAN.train_defaults(m.config)["steps"] == 1000
+    grids = m.visuals(None, torch.Generator().manual_seed(4), 5)
+    assert list(grids) == ["samples"]
+    assert torch.equal(grids["samples"], m.sample(5, generator=torch.Generator().manual_seed(4)))
+    assert grids["samples"].shape == (5, 1, 16, 16)
+
+
 def test_sample_is_seeded_in_range_and_keeps_running_stats() -> None:
     m = tiny()
     stats = {k: v.clone() for k, v in m.G.state_dict().items() if "running" in k}

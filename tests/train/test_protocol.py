@@ -206,3 +206,16 @@ def test_keyed_dataset_gets_index_epoch_seed(tmp_path):
     epochs = [k[1] for b in seen for k in b]
     assert epochs == [0] * 8 + [1] * 2 and {k[2] for b in seen for k in b} == {3}
     assert sorted(k[0] for b in seen[:4] for k in b) == list(range(8))  # one permutation per epoch
+
+
+def test_latent_commands_refuse_a_method_without_latent_generator(tmp_path):
+    from ganas.runs import arithmetic_run, interpolate_run, sample_run
+
+    cycle(tmp_path, steps=1).fit()
+    for call in (lambda: interpolate_run(tmp_path, tmp_path / "i.png", device="cpu"),
+                 lambda: sample_run(tmp_path, 4, tmp_path / "s.png", device="cpu"),
+                 lambda: arithmetic_run(tmp_path, tmp_path / "a.png", "shape=circle", "shape=square",
+                                        "shape=circle", device="cpu")):
+        with pytest.raises(ConfigError, match="interpolate|sample|arithmetic.*latent"):
+            call()
+    assert not list(tmp_path.glob("*.png"))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from toy_gan import run
+from toy_gan import logged, run
 
 from ganas.train import load_checkpoint, read_metrics
 from ganas.train.checkpoint import list_checkpoints
@@ -22,15 +22,11 @@ SRC = HERE.parents[1] / "src"
 # log_every=3 with a checkpoint every step: kills land inside logging windows
 OPTS = dict(checkpoint_every=1, keep_checkpoints=3, sample_every=0, log_every=3, step_sleep=0.03)
 
-
-def logged(out: Path) -> list[dict]:
-    return [{k: v for k, v in r.items() if k not in ("images_per_s", "elapsed")} for r in read_metrics(out)]
-
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
 
 def start(out: Path, steps: int) -> subprocess.Popen:
-    code = (f"import sys; sys.path.insert(0, {str(HERE)!r}); from toy_gan import run; "
+    code = (f"import sys; sys.path.insert(0, {str(HERE)!r}); from toy_gan import logged, run; "
             f"run({str(out)!r}, {steps}, **{OPTS!r})")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]),
            # the same thread count as this process: float sums must match the in-process reference

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import torch
 from PIL import Image
-from toy_gan import CYCLE, NAME, CropFlipData, PairData, ToyConfig, ToyCycle, ToyCycleConfig, ToyGAN
+from toy_gan import CYCLE, NAME, CropFlipData, PairData, ToyConfig, ToyCycle, ToyCycleConfig, ToyGAN, logged
 
 from ganas.config import replace
 from ganas.errors import ConfigError
@@ -16,9 +16,6 @@ from ganas.train.checkpoint import list_checkpoints
 from ganas.train import (
     TrainConfig, Trainer, find_latest, load_checkpoint, read_metrics, restore_method, visual_path,
 )
-
-TIMING = ("images_per_s", "elapsed")
-
 
 def toy(tmp_path, steps=6, method_over=None, **train):
     torch.manual_seed(0)
@@ -45,10 +42,6 @@ def interrupt_after(t, step):
 
     t.on_checkpoint = hook
     return t
-
-
-def logged(run_dir):
-    return [{k: v for k, v in r.items() if k not in TIMING} for r in read_metrics(run_dir)]
 
 
 def test_missing_batch_field_names_field_method_and_data_spec(tmp_path):

@@ -330,6 +330,13 @@ class PairData(torch.utils.data.Dataset):
         return {"A": a, "B": b, "key": torch.tensor([index, epoch, seed])}
 
 
+def logged(run_dir: Any) -> list[dict[str, Any]]:
+    """The lines of a run's metrics.jsonl without the timing fields (what must repeat)."""
+    from ganas.train import read_metrics
+
+    return [{k: v for k, v in r.items() if k not in ("images_per_s", "elapsed")} for r in read_metrics(run_dir)]
+
+
 def run(out_dir: str, steps: int, **overrides: object) -> str:
     """Entry point of the subprocess tests: trains, prints the status, returns it."""
     from ganas.config import replace

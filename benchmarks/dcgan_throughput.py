@@ -8,6 +8,11 @@ train the same networks (``ganas.nets.dcgan``, DCGAN init) with the same algorit
 on the real batch, D on ``G(z).detach()`` in a separate pass, then G on ``D(G(z))``
 recomputed after D's update; Adam(2e-4, (0.5, 0.999)); batch 64.
 
+``ours-bf16-*`` variants train with ``precision=bf16`` (``torch.autocast("cpu",
+torch.bfloat16)`` around the forward passes, fp32 master weights, losses and optimizer
+steps in fp32), still against the plain fp32 loop: bf16 pays off only on CPUs with bf16
+matrix units (AMX, avx512_bf16); elsewhere oneDNN emulates it.
+
 Variants run in one process and alternate: every round times ``--steps`` steps of each
 variant after one untimed warm-up step (order rotated per round). The Trainer is timed
 from the entry of its second ``train_step`` to the entry of its end-of-run ``sample``
@@ -25,6 +30,8 @@ is the training's own peak (activations, gradients, optimizer state, batches).
 
     OMP_NUM_THREADS=1 PYTHONPATH=src python benchmarks/dcgan_throughput.py
     OMP_NUM_THREADS=1 PYTHONPATH=src python benchmarks/dcgan_throughput.py --sizes 16 128 --path step
+    OMP_NUM_THREADS=1 PYTHONPATH=src python benchmarks/dcgan_throughput.py --variants plain ours-channels_last \
+        ours-bf16-channels_last ours-bf16-contiguous
 """
 
 from __future__ import annotations
@@ -45,14 +52,17 @@ from torch.utils.data import DataLoader, Dataset
 from ganas.gan.base import StepContext
 from ganas.gan.dcgan import DCGAN, DCGANConfig, reference_step
 from ganas.train import TrainConfig, Trainer
+from ganas.train.config import autocast_factory
 
-#: variant name -> (memory format, Adam flavour); "plain" is the reference loop
-VARIANTS: dict[str, tuple[str, str]] = {
-    "plain": ("contiguous", "default"),
-    "ours-contiguous": ("contiguous", "default"),
-    "ours-channels_last": ("channels_last", "default"),
-    "ours-channels_last-foreach": ("channels_last", "foreach"),
-    "ours-channels_last-fused": ("channels_last", "fused"),
+#: variant name -> (memory format, Adam flavour, precision); "plain" is the reference fp32 loop
+VARIANTS: dict[str, tuple[str, str, str]] = {
+    "plain": ("contiguous", "default", "fp32"),
+    "ours-contiguous": ("contiguous", "default", "fp32"),
+    "ours-channels_last": ("channels_last", "default", "fp32"),
+    "ours-channels_last-foreach": ("channels_last", "foreach", "fp32"),
+    "ours-channels_last-fused": ("channels_last", "fused", "fp32"),
+    "ours-bf16-contiguous": ("contiguous", "default", "bf16"),
+    "ours-bf16-channels_last": ("channels_last", "default", "bf16"),
 }
 DEFAULT_VARIANTS = ["plain", "ours-contiguous", "ours-channels_last"]
 
@@ -75,6 +85,22 @@ class SyntheticImages(Dataset):
 def _adam(params: Iterable[torch.nn.Parameter], cfg: DCGANConfig, flavour: str) -> torch.optim.Adam:
     kw = {"foreach": True} if flavour == "foreach" else {"fused": True} if flavour == "fused" else {}
     return torch.optim.Adam(params, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), **kw)
+
+
+def cpu_description() -> str:
+    """The CPU model and its bf16 matrix features (what decides whether bf16 pays off)."""
+    model, flags = "unknown CPU", set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name") and model == "unknown CPU":
+                    model = line.split(":", 1)[1].strip()
+                elif line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    bf16 = sorted(f for f in flags if f.startswith("amx") or f == "avx512_bf16")
+    return f"{model}, bf16 units: {', '.join(bf16) if bf16 else 'none (no AMX, no avx512_bf16)'}"
 
 
 def _status_kib(field: str) -> int:
@@ -116,7 +142,7 @@ def build(variant: str, size: int, batch: int, steps: int, path: str = "trainer"
     cfg = DCGANConfig(image_size=size, batch_size=batch)
     method = DCGAN(cfg)
     data = SyntheticImages(batch * 8, cfg.channels, size)
-    fmt, flavour = VARIANTS[variant]
+    fmt, flavour, precision = VARIANTS[variant]
 
     if variant == "plain":
         # pytorch/examples: for i, data in enumerate(dataloader): ... (BCE on logits)
@@ -147,12 +173,18 @@ def build(variant: str, size: int, batch: int, steps: int, path: str = "trainer"
 
         return run_plain
 
-    method.optimizers = {"G": _adam(method.G.parameters(), cfg, flavour), "D": _adam(method.D.parameters(), cfg, flavour)}
+    def configure(plan: object = None) -> None:  # the Trainer calls it with its plan
+        method.optimizers = {"G": _adam(method.G.parameters(), cfg, flavour),
+                             "D": _adam(method.D.parameters(), cfg, flavour)}
+
+    method.configure_optimizers = configure  # type: ignore[method-assign]
+    configure()
 
     if path == "step":
         mf = torch.channels_last if fmt == "channels_last" else torch.contiguous_format
         method.to(memory_format=mf)
-        ctx = StepContext(step=0, device=torch.device("cpu"))
+        cpu = torch.device("cpu")
+        ctx = StepContext(step=1, device=cpu, autocast=autocast_factory(precision, cpu))
 
         def run_step() -> tuple[float, float, int]:
             timer = Timer()
@@ -173,7 +205,7 @@ def build(variant: str, size: int, batch: int, steps: int, path: str = "trainer"
         rounds += 1
         timer = Timer()
         calls = 0
-        step_fn, sample_fn = type(method).train_step, type(method).sample
+        step_fn, visuals_fn = type(method).train_step, type(method).visuals
 
         def timed_step(batch, ctx):  # type: ignore[no-untyped-def]
             nonlocal calls
@@ -182,18 +214,18 @@ def build(variant: str, size: int, batch: int, steps: int, path: str = "trainer"
                 timer.mark()
             return step_fn(method, batch, ctx)
 
-        def timed_sample(n, generator=None):  # type: ignore[no-untyped-def]
+        def timed_visuals(fixed, generator, n):  # type: ignore[no-untyped-def]
             if len(timer.marks) == 1:
                 timer.mark()
-            return sample_fn(method, n, generator)
+            return visuals_fn(method, fixed, generator, n)
 
-        method.train_step, method.sample = timed_step, timed_sample  # instance attributes
+        method.train_step, method.visuals = timed_step, timed_visuals  # instance attributes
         try:
             tc = TrainConfig(steps=steps + 1, sample_every=0, checkpoint_every=0, log_every=1, keep_checkpoints=1,
-                             device="cpu", precision="fp32", memory_format=fmt, n_samples=4, progress=False)
+                             device="cpu", precision=precision, memory_format=fmt, n_samples=4, progress=False)
             Trainer("dcgan", method, data, os.path.join(tmp, f"r{rounds}"), tc, data_spec="synthetic").fit()
         finally:
-            del method.train_step, method.sample
+            del method.train_step, method.visuals
         return timer.result()
 
     return run_trainer
@@ -255,6 +287,7 @@ def main() -> None:
         print(json.dumps(peak_memory(v, int(s), args.batch, args.mem_steps, args.path)))
         return
 
+    print(cpu_description())
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, batch {args.batch}, "
           f"{args.rounds} rounds x {args.steps} steps, our path: {args.path}", flush=True)
     res = throughput(args.sizes, args.variants, args.rounds, args.steps, args.batch, args.path)

@@ -88,7 +88,7 @@ def test_g_loss_uses_d_after_its_update() -> None:
     torch.manual_seed(7)
     out = m.train_step({"image": real}, ctx())
     torch.manual_seed(7)
-    z = m.latent.sample(6)  # the step's first draw
+    z = m.latent_sampler.sample(6)  # the step's first draw
     with torch.no_grad():
         fake = g0(z)  # G before its own update
         after = F.binary_cross_entropy_with_logits(m.D(fake), torch.ones(6))  # D after its update
@@ -138,6 +138,18 @@ def test_bf16_autocast_and_channels_last_steps_are_finite() -> None:
     bf16 = StepContext(0, torch.device("cpu"), autocast=lambda: torch.autocast("cpu", dtype=torch.bfloat16))
     out = m.train_step(batch, bf16)
     assert all(torch.isfinite(v) and v.dtype == torch.float32 for v in out.values())
+
+
+def test_protocol_declarations_and_visuals() -> None:
+    m = tiny(channels=1)
+    assert DCGAN.latent and DCGAN.batch_fields == ("image",) and DCGAN.visual_fields == ()
+    assert DCGAN.evaluation == "unconditional" and DCGAN.schedule == "step"
+    assert DCGAN.data_defaults(m.config) == {"image_size": 16, "channels": 1}
+    assert DCGAN.train_defaults(m.config)["steps"] == 1000
+    grids = m.visuals(None, torch.Generator().manual_seed(4), 5)
+    assert list(grids) == ["samples"]
+    assert torch.equal(grids["samples"], m.sample(5, generator=torch.Generator().manual_seed(4)))
+    assert grids["samples"].shape == (5, 1, 16, 16)
 
 
 def test_sample_is_seeded_in_range_and_keeps_running_stats() -> None:

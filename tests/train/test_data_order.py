@@ -54,3 +54,40 @@ def test_stream_refuses_bad_data():
         BatchStream(Idx(3), 4, seed=0)
     with pytest.raises(DataError, match="seed"):
         BatchStream(Idx(8), 4, seed=0).load_state({"epoch": 0, "position": 0, "seed": 1})
+
+
+class Keyed(Idx):
+    """Accepts ``(index, epoch, seed)``: its "augmentation" is drawn from the key alone."""
+
+    accepts_keys = True
+
+    def __getitem__(self, key) -> dict:
+        i, epoch, seed = key
+        noise = torch.rand((), generator=torch.Generator().manual_seed(hash(key) % 2**31))
+        return {"image": torch.full((1, 2, 2), float(i)) + noise, "key": torch.tensor(key)}
+
+
+def test_keys_for_datasets_that_accept_them():
+    s = EpochBatchSampler(6, 2, seed=4, keys=True)
+    s.set_epoch(2)
+    batches = list(s)
+    assert all(isinstance(k, tuple) and k[1:] == (2, 4) for b in batches for k in b)
+    plain = EpochBatchSampler(6, 2, seed=4)
+    plain.set_epoch(2)
+    assert [[k[0] for k in b] for b in batches] == list(plain)  # the same order, with keys
+
+
+def test_keyed_items_do_not_depend_on_workers_or_resume():
+    def batches(workers: int, skip: int = 0) -> list[torch.Tensor]:
+        a = BatchStream(Keyed(6), 2, seed=1, num_workers=workers)
+        if skip:
+            b = BatchStream(Keyed(6), 2, seed=1)
+            for _ in range(skip):
+                b.next()
+            a.load_state(b.state())
+        return [a.next()["image"] for _ in range(5 - skip)]
+
+    ref = batches(0)
+    with_workers = batches(2)
+    assert all(torch.equal(x, y) for x, y in zip(ref, with_workers))
+    assert all(torch.equal(x, y) for x, y in zip(ref[2:], batches(2, skip=2)))

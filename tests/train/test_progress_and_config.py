@@ -145,7 +145,14 @@ def test_metrics_log_without_tensorboard_and_bad_image(tmp_path):
 def test_train_config_coerces_and_validates():
     cfg = replace(TrainConfig(), {"steps": "20", "progress": "false", "precision": "bf16", "keep_checkpoints": "2"})
     assert (cfg.steps, cfg.progress, cfg.precision, cfg.keep_checkpoints) == (20, False, "bf16", 2)
-    assert TrainConfig().keep_checkpoints == 3 and TrainConfig().n_samples == 64 and TrainConfig().num_workers == 0
+    assert TrainConfig().keep_checkpoints == 3 and TrainConfig().num_workers == 0
+    assert TrainConfig().steps is None and TrainConfig().epochs is None and TrainConfig().n_samples is None
+    assert replace(TrainConfig(), {"epochs": "3"}).epochs == 3
+    with pytest.raises(ConfigError, match="steps .*and epochs .*both set"):
+        replace(TrainConfig(), {"steps": 3, "epochs": 2})
+    with pytest.raises(ConfigError, match="epochs must be >= 1"):
+        replace(TrainConfig(), {"epochs": 0})
+    assert replace(replace(TrainConfig(), {"steps": 3}), {"steps": "none", "epochs": 2}).epochs == 2
     with pytest.raises(ConfigError, match="valid: .*checkpoint_every"):
         replace(TrainConfig(), {"stepz": 3})
     with pytest.raises(ConfigError, match="steps must be >= 1"):
@@ -153,6 +160,23 @@ def test_train_config_coerces_and_validates():
     with pytest.raises(ConfigError, match="precision"):
         replace(TrainConfig(), {"precision": "fp16"})
     assert to_dict(cfg)["steps"] == 20
+
+
+def test_training_length_from_steps_epochs_or_the_method():
+    from ganas.train.config import resolve_n_samples, resolve_plan
+
+    tc = TrainConfig()
+    assert resolve_plan(tc, {}, 7).total_steps == 1000  # nothing said: 1000 steps
+    plan = resolve_plan(tc, {"epochs": 3}, 7)  # junyanz: n_epochs + n_epochs_decay
+    assert (plan.total_steps, plan.steps_per_epoch, plan.total_epochs) == (21, 7, 3)
+    assert resolve_plan(tc, {"steps": 5}, 7).total_steps == 5
+    assert resolve_plan(TrainConfig(epochs=2), {"steps": 5}, 7).total_steps == 14  # the user's choice wins
+    plan = resolve_plan(TrainConfig(steps=10), {"epochs": 3}, 4)
+    assert (plan.total_steps, plan.total_epochs) == (10, 3)  # the last epoch is partial
+    assert [plan.epoch_of(s) for s in (1, 4, 5, 10)] == [0, 0, 1, 2]
+    assert [s for s in range(1, 11) if plan.ends_epoch(s)] == [4, 8]
+    assert resolve_n_samples(tc, {}) == 64 and resolve_n_samples(tc, {"n_samples": 8}) == 8
+    assert resolve_n_samples(TrainConfig(n_samples=3), {"n_samples": 8}) == 3
 
 
 def test_device_precision_memory_format():

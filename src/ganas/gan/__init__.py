@@ -6,7 +6,7 @@ from typing import Any, Mapping
 
 from ..config import replace
 from . import dcgan  # noqa: F401  (registers "dcgan")
-from .base import METHODS, GANMethod, StepContext, count_params
+from .base import EVALUATIONS, METHODS, GANMethod, StepContext, TrainPlan, count_params, require_latent
 
 
 def create_method(name: str, overrides: Mapping[str, Any] | None = None) -> GANMethod:
@@ -23,4 +23,5 @@ def list_methods() -> list[str]:
     return METHODS.list()
 
 
-__all__ = ["METHODS", "GANMethod", "StepContext", "count_params", "create_method", "list_methods"]
+__all__ = ["EVALUATIONS", "METHODS", "GANMethod", "StepContext", "TrainPlan", "count_params", "create_method",
+           "list_methods", "require_latent"]

@@ -20,7 +20,7 @@ from ..data.latent import LATENT_DISTS, LatentSampler
 from ..errors import ConfigError
 from ..nets.dcgan import DCGAN_CHANNELS, DCGANDiscriminator, DCGANGenerator, dcgan_depth
 from ..nets.layers import init_dcgan_weights, preserved_bn_stats
-from .base import METHODS, GANMethod, StepContext, count_params
+from .base import METHODS, GANMethod, StepContext, TrainPlan, count_params
 
 #: What memory_format "auto" should pick per image size, from benchmarks/dcgan_throughput.py
 #: (docs/benchmarks.md, CPU, batch 64): channels_last trained 1.16x/1.21x/1.24x/1.33x
@@ -77,7 +77,11 @@ class DCGAN(GANMethod):
     """Generator ``G`` and discriminator ``D`` of DCGAN, trained as pytorch/examples."""
 
     Config = DCGANConfig
-    batch_keys = ("image",)
+    batch_fields = ("image",)
+    visual_fields = ()  # the grid is G(fixed noise): no data needed
+    latent = True
+    evaluation = "unconditional"
+    schedule = "step"  # no schedulers (constant lr, as the paper)
     #: what each loss measures, for the report's legend (D: BCE on a real and a fake batch)
     loss_units = {"loss_D": "BCE real + BCE fake", "loss_G": "BCE"}
 
@@ -88,15 +92,30 @@ class DCGAN(GANMethod):
         c = config
         self.G = init_dcgan_weights(DCGANGenerator(c.nz, c.ngf, c.channels, c.image_size))
         self.D = init_dcgan_weights(DCGANDiscriminator(c.channels, c.ndf, c.image_size))
-        self.latent = LatentSampler(c.nz, c.latent)
+        self.latent_sampler = LatentSampler(c.nz, c.latent)
         self.configure_optimizers()
+
+    # -- declarations ------------------------------------------------------------------
+    @classmethod
+    def data_defaults(cls, config: DCGANConfig) -> dict[str, Any]:
+        return {"image_size": config.image_size, "channels": config.channels}
+
+    @classmethod
+    def train_defaults(cls, config: DCGANConfig) -> dict[str, Any]:
+        # NOTE: pytorch/examples trains 25 epochs (--niter); our default is a length in
+        # steps, independent of the dataset's size (the CLI's --steps).
+        return {"steps": 1000, "n_samples": 64}
+
+    @classmethod
+    def tiny_config(cls) -> DCGANConfig:
+        return DCGANConfig(image_size=16, nz=8, ngf=4, ndf=4, batch_size=4)
 
     # -- protocol --------------------------------------------------------------------
     def networks(self) -> dict[str, nn.Module]:
         return {"G": self.G, "D": self.D}
 
-    def configure_optimizers(self) -> None:
-        """Adam(lr=2e-4, betas=(0.5, 0.999)) for each network, as the paper."""
+    def configure_optimizers(self, plan: TrainPlan | None = None) -> None:
+        """Adam(lr=2e-4, betas=(0.5, 0.999)) for each network, as the paper (no schedule)."""
         betas = (self.config.beta1, self.config.beta2)
         self.optimizers = {
             "G": torch.optim.Adam(self.G.parameters(), lr=self.config.lr, betas=betas),
@@ -112,7 +131,7 @@ class DCGAN(GANMethod):
         real = batch["image"]  # (B, C, H, W) in [-1, 1]
         b = real.size(0)
         opt_g, opt_d = self.optimizers["G"], self.optimizers["D"]
-        z = self.latent.sample(b, device=real.device)  # (B, nz, 1, 1)
+        z = self.latent_sampler.sample(b, device=real.device)  # (B, nz, 1, 1)
 
         # (1) Update D: maximize log D(x) + log(1 - D(G(z))).
         # Real and fake go through D in separate passes, so BatchNorm never mixes them.
@@ -167,7 +186,14 @@ class DCGAN(GANMethod):
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         device = next(self.G.parameters()).device
-        return self.generate(self.latent.sample(n, generator=generator, device=device))
+        return self.generate(self.latent_sampler.sample(n, generator=generator, device=device))
+
+    @torch.no_grad()
+    def visuals(self, fixed: Mapping[str, torch.Tensor] | None, generator: torch.Generator,
+                n: int = 64) -> dict[str, torch.Tensor]:
+        """``{"samples": G(fixed noise)}``, (n, C, H, W): pytorch/examples' ``fake``
+        grid of ``netG(fixed_noise)`` (G in its current mode, BN statistics untouched)."""
+        return {"samples": self.sample(n, generator=generator)}
 
     def example_batch(self, batch_size: int) -> dict[str, torch.Tensor]:
         c = self.config

@@ -2,8 +2,12 @@
 
 A checkpoint is a plain dict of tensors and builtins (format ``"ganas/1"``)::
 
-    {"format", "method", "config", "data", "train", "step", "model", "optimizers",
-     "schedulers", "rng", "data_state", "metrics_offset", "elapsed"}
+    {"format", "method", "config", "data", "train", "step", "plan", "model", "optimizers",
+     "schedulers", "extra_state", "fixed", "rng", "data_state", "metrics_offset",
+     "log_window", "elapsed"}
+
+(``plan``, ``extra_state``, ``fixed`` and ``log_window`` were added later in the same
+format: readers take them with defaults, so older checkpoints still load and resume.)
 
 so it loads with ``torch.load(weights_only=True)``: no numpy objects, no dataclasses,
 never an arbitrary pickle. Files are ``checkpoints/step_XXXXXX.pt``.
@@ -11,13 +15,15 @@ never an arbitrary pickle. Files are ``checkpoints/step_XXXXXX.pt``.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import pickle
 import random
 import re
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 import numpy as np
 import torch
@@ -76,16 +82,31 @@ def list_checkpoints(run_dir: str | Path) -> list[Path]:
     return [f for _, f in sorted(found)]
 
 
-def latest_checkpoint(run_dir: str | Path) -> Path | None:
-    """The newest checkpoint of ``run_dir`` that loads; unreadable ones are skipped with a warning."""
+@dataclass(frozen=True)
+class LoadedCheckpoint:
+    """A checkpoint file and its payload, read once (``Trainer(resume_from=...)``)."""
+
+    path: Path
+    payload: dict[str, Any]
+
+
+def find_latest(run_dir: str | Path) -> LoadedCheckpoint | None:
+    """The newest checkpoint of ``run_dir`` that loads, with its payload (each candidate
+    is read once); unreadable ones are skipped with a warning."""
     for f in reversed(list_checkpoints(run_dir)):
         try:
-            load_checkpoint(f)
+            payload = load_checkpoint(f)
         except CheckpointError as e:
-            warnings.warn(f"skipping checkpoint: {e}", stacklevel=2)
+            warnings.warn(f"skipping checkpoint: {e}", stacklevel=3)
             continue
-        return f
+        return LoadedCheckpoint(f, payload)
     return None
+
+
+def latest_checkpoint(run_dir: str | Path) -> Path | None:
+    """The path of the newest checkpoint of ``run_dir`` that loads (see ``find_latest``)."""
+    found = find_latest(run_dir)
+    return found.path if found is not None else None
 
 
 def prune_checkpoints(run_dir: str | Path, keep: int) -> list[Path]:
@@ -107,6 +128,18 @@ def remove_temp_files(run_dir: str | Path) -> None:
 # -- random number generators: one encoding, in ganas.rng -----------------------------
 rng_state = global_rng_state
 set_rng_state = set_global_rng_state
+
+
+@contextlib.contextmanager
+def preserved_rng() -> Iterator[None]:
+    """Every global RNG (torch, CUDA, python, numpy) as it was before the block: what
+    runs inside (sample grids, picking the fixed batch) cannot change a training's
+    random stream."""
+    state = rng_state()
+    try:
+        yield
+    finally:
+        set_rng_state(state)
 
 
 def seed_everything(seed: int) -> None:

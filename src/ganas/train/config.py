@@ -5,32 +5,48 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from typing import Callable, ContextManager, Literal
+from typing import Any, Callable, ContextManager, Literal, Mapping
 
 import torch
 
 from ..errors import ConfigError
+from ..gan.base import TrainPlan
 
 
 @dataclass
 class TrainConfig:
-    """How to run a training (the method's config says *what* to train)."""
+    """How to run a training (the method's config says *what* to train).
 
-    steps: int = 1000  # optimisation steps (one ``train_step`` call each)
-    sample_every: int = 500  # steps between sample grids (0: only at the end)
+    The length is ``steps`` or ``epochs`` (one of them; both unset: the method's
+    ``train_defaults``, e.g. DCGAN's 1000 steps or pix2pix's ``n_epochs + n_epochs_decay``
+    epochs). An epoch is ``len(dataset) // batch_size`` steps.
+    """
+
+    steps: int | None = None  # optimisation steps (one ``train_step`` call each)
+    epochs: int | None = None  # or: passes over the data
+    sample_every: int = 500  # steps between visual grids (0: only at the end)
     checkpoint_every: int = 500  # steps between checkpoints (0: only at the end / on Ctrl-C)
     keep_checkpoints: int = 3  # the last k checkpoints are kept
     log_every: int = 50  # steps between metrics.jsonl lines (the last step is always logged)
-    seed: int = 0  # seeds python, numpy, torch, the data order and the fixed sample noise
+    seed: int = 0  # seeds python, numpy, torch, the data order, the fixed batch and noise
     device: str = "auto"  # auto: cuda, then mps, then cpu; or any torch device string
-    precision: Literal["auto", "fp32", "bf16"] = "auto"  # auto: bf16 autocast on CUDA, else fp32
+    # auto: bf16 autocast on CUDA, fp32 elsewhere; bf16 on the CPU is an explicit choice
+    # (fp32 master weights, losses in fp32; faster only on CPUs with AMX/avx512_bf16)
+    precision: Literal["auto", "fp32", "bf16"] = "auto"
     memory_format: Literal["auto", "channels_last", "contiguous"] = "auto"  # auto: the method's measured choice
     num_workers: int = 0  # DataLoader worker processes
-    n_samples: int = 64  # images in each sample grid
+    n_samples: int | None = None  # images (latent methods) or rows of each visual grid; None: the method's
     progress: bool = True  # progress bar on stderr (plain lines when stderr is not a TTY)
 
     def validate(self) -> None:
-        for name in ("steps", "keep_checkpoints", "log_every", "n_samples"):
+        for name in ("steps", "epochs", "n_samples"):
+            v = getattr(self, name)
+            if v is not None and v < 1:
+                raise ConfigError(f"train option {name} must be >= 1 (or unset), got {v}")
+        if self.steps is not None and self.epochs is not None:
+            raise ConfigError(f"train options steps ({self.steps}) and epochs ({self.epochs}) are both set; "
+                              "give the length one way (set the other to none)")
+        for name in ("keep_checkpoints", "log_every"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"train option {name} must be >= 1, got {getattr(self, name)}")
         for name in ("sample_every", "checkpoint_every", "num_workers"):
@@ -39,6 +55,32 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         self.validate()
+
+
+#: what an unset option means when the method's ``train_defaults`` does not say either
+TRAIN_FALLBACKS: dict[str, int] = {"steps": 1000, "n_samples": 64}
+
+
+def resolve_plan(cfg: TrainConfig, method_defaults: Mapping[str, Any], steps_per_epoch: int) -> TrainPlan:
+    """The run's ``TrainPlan``: ``cfg.steps``, else ``cfg.epochs``, else the method's
+    default length (``{"steps": N}`` or ``{"epochs": N}``), else 1000 steps."""
+    if cfg.steps is not None:
+        total = cfg.steps
+    elif cfg.epochs is not None:
+        total = cfg.epochs * steps_per_epoch
+    elif method_defaults.get("steps") is not None:
+        total = int(method_defaults["steps"])
+    elif method_defaults.get("epochs") is not None:
+        total = int(method_defaults["epochs"]) * steps_per_epoch
+    else:
+        total = TRAIN_FALLBACKS["steps"]
+    return TrainPlan(steps_per_epoch=steps_per_epoch, total_steps=total)
+
+
+def resolve_n_samples(cfg: TrainConfig, method_defaults: Mapping[str, Any]) -> int:
+    if cfg.n_samples is not None:
+        return cfg.n_samples
+    return int(method_defaults.get("n_samples") or TRAIN_FALLBACKS["n_samples"])
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -69,7 +111,8 @@ def resolve_precision(precision: str, device: torch.device) -> str:
 
 
 def autocast_factory(precision: str, device: torch.device) -> Callable[[], ContextManager]:
-    """The ``StepContext.autocast`` callable: bf16 autocast, or a no-op for fp32."""
+    """The ``StepContext.autocast`` callable: bf16 autocast (on CUDA, or on the CPU when
+    asked for: weights stay fp32, autocast runs convolutions/matmuls in bf16), or a no-op."""
     if precision == "bf16":
         return lambda: torch.autocast(device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext

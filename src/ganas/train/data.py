@@ -1,9 +1,14 @@
 """Deterministic, resumable data order: a seeded permutation per epoch, cut into full
-batches (the last partial batch is dropped), that can start in the middle of an epoch."""
+batches (the last partial batch is dropped), that can start in the middle of an epoch.
+
+A dataset that declares ``accepts_keys = True`` receives keys ``(index, epoch, seed)``
+instead of plain indices and derives its random transforms (crops, flips, the unaligned
+B draw) from them (docs/protocol.md, "Data items"): its items then depend neither on
+``num_workers`` nor on the global RNG, and a resume is bit-identical with workers."""
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any, Iterator, Union
 
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
@@ -16,13 +21,23 @@ def epoch_seed(seed: int, epoch: int) -> int:
     return (seed * 1_000_003 + epoch * 7_919 + 17) % (2**63 - 1)
 
 
-class EpochBatchSampler(Sampler[list[int]]):
-    """Batches of indices of epoch ``epoch``'s permutation, starting at batch ``position``."""
+#: what the sampler hands ``dataset[...]``: a plain index, or ``(index, epoch, seed)``
+ItemKey = Union[int, tuple[int, int, int]]
 
-    def __init__(self, n: int, batch_size: int, seed: int) -> None:
+
+def accepts_keys(dataset: Any) -> bool:
+    """Does ``dataset[(index, epoch, seed)]`` work (``accepts_keys = True``)?"""
+    return getattr(dataset, "accepts_keys", False) is True
+
+
+class EpochBatchSampler(Sampler[list[ItemKey]]):
+    """Batches of epoch ``epoch``'s permutation, starting at batch ``position``: indices,
+    or ``(index, epoch, seed)`` keys with ``keys=True``."""
+
+    def __init__(self, n: int, batch_size: int, seed: int, keys: bool = False) -> None:
         if batch_size < 1:
             raise DataError(f"batch_size must be >= 1, got {batch_size}")
-        self.n, self.batch_size, self.seed = n, batch_size, seed
+        self.n, self.batch_size, self.seed, self.keys = n, batch_size, seed, keys
         self.epoch, self.position = 0, 0
 
     @property
@@ -35,12 +50,13 @@ class EpochBatchSampler(Sampler[list[int]]):
     def __len__(self) -> int:
         return self.batches_per_epoch - self.position
 
-    def __iter__(self) -> Iterator[list[int]]:
+    def __iter__(self) -> Iterator[list[ItemKey]]:
         g = torch.Generator().manual_seed(epoch_seed(self.seed, self.epoch))
         perm = torch.randperm(self.n, generator=g).tolist()
-        bs = self.batch_size
+        bs, epoch, seed = self.batch_size, self.epoch, self.seed
         for b in range(self.position, self.batches_per_epoch):
-            yield perm[b * bs : (b + 1) * bs]
+            idx = perm[b * bs : (b + 1) * bs]
+            yield [(i, epoch, seed) for i in idx] if self.keys else idx
 
 
 class BatchStream:
@@ -48,10 +64,11 @@ class BatchStream:
 
     NOTE: the loader gets its own ``torch.Generator`` so that creating an iterator each
     epoch does not draw from the global torch RNG (DataLoader draws a base seed from it
-    otherwise); the dataset's own random transforms then use the global RNG in the same
-    order in one run and in a resumed one (bit-identical with ``num_workers=0``; with
-    workers, each worker reseeds from the loader's generator, so augmentations after a
-    resume differ from an uninterrupted run).
+    otherwise). A dataset with ``accepts_keys`` draws its transforms from its keys
+    (bit-identical resume with any ``num_workers``); an older one draws from the global
+    RNG in the same order in one run and in a resumed one (bit-identical with
+    ``num_workers=0``; with workers, each worker reseeds from the loader's generator, so
+    its augmentations after a resume differ from an uninterrupted run).
     """
 
     def __init__(self, dataset: Dataset, batch_size: int, seed: int, num_workers: int = 0, pin_memory: bool = False) -> None:
@@ -59,7 +76,7 @@ class BatchStream:
             n = len(dataset)  # type: ignore[arg-type]
         except TypeError:
             raise DataError("the trainer needs a dataset with a length (map-style)") from None
-        self.sampler = EpochBatchSampler(n, batch_size, seed)
+        self.sampler = EpochBatchSampler(n, batch_size, seed, keys=accepts_keys(dataset))
         if self.sampler.batches_per_epoch == 0:
             raise DataError(f"the dataset has {n} examples, fewer than one batch of {batch_size}")
         self.seed = seed

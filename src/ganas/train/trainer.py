@@ -2,13 +2,15 @@
 
 The method (``ganas.gan.base.GANMethod``) computes one optimisation step and returns its
 losses; the trainer owns the rest: device, precision, memory format, seeds, the data
-order, sample grids, ``metrics.jsonl``, checkpoints, resume, Ctrl-C and non-finite
-losses. It never names a method. A run directory holds::
+order, the training plan and the schedules, visual grids, ``metrics.jsonl``,
+checkpoints, resume, Ctrl-C and non-finite losses. It reads the method's declarations
+(``docs/protocol.md``) and never names a method. A run directory holds::
 
-    config.yaml             method, data spec, method config, train config
-    checkpoints/step_XXXXXX.pt   the last ``keep_checkpoints``
-    samples/step_XXXXXX.png      grids of ``method.sample(n_samples)`` with fixed noise
-    metrics.jsonl           one JSON object per logged step
+    config.yaml                     method, data spec, method config, train config
+    checkpoints/step_XXXXXX.pt      the last ``keep_checkpoints``
+    samples/step_XXXXXX.png         the visual grid named "samples" (DCGAN's G(fixed noise))
+    samples/<name>/step_XXXXXX.png  every other named visual grid (translation: "AtoB"...)
+    metrics.jsonl                   one JSON object per logged step
 """
 
 from __future__ import annotations
@@ -24,24 +26,30 @@ from typing import Any, Callable, Literal, Mapping
 
 import torch
 import yaml
+from torch.utils.data import default_collate
 
 from ..config import from_dict, to_dict
-from ..errors import CheckpointError, ConfigError, NonFiniteLossError
-from ..gan.base import METHODS, GANMethod, StepContext
+from ..errors import CheckpointError, ConfigError, DataError, NonFiniteLossError
 from ..fileio import atomic_write
+from ..gan.base import METHODS, SCHEDULES, GANMethod, StepContext, TrainPlan
 from ..images import save_grid
-from ..layout import CHECKPOINTS, RUN_CONFIG, sample_file
+from ..layout import CHECKPOINTS, RUN_CONFIG, SAMPLES
 from .checkpoint import (
-    FORMAT, checkpoint_path, latest_checkpoint, load_checkpoint, prune_checkpoints,
-    remove_temp_files, rng_state, save_checkpoint, seed_everything, set_rng_state,
+    FORMAT, LoadedCheckpoint, checkpoint_path, find_latest, load_checkpoint, preserved_rng,
+    prune_checkpoints, remove_temp_files, rng_state, save_checkpoint, seed_everything, set_rng_state,
 )
-from .config import TrainConfig, autocast_factory, resolve_device, resolve_memory_format, resolve_precision
-from .data import BatchStream
+from .config import (
+    TrainConfig, autocast_factory, resolve_device, resolve_memory_format, resolve_n_samples, resolve_plan,
+    resolve_precision,
+)
+from .data import BatchStream, accepts_keys
 from .metrics_log import MetricsLog
 from .progress import Progress
 
 #: train options that may differ when resuming: how long and where to run, not what.
-RESUMABLE_CHANGES = frozenset({"steps", "progress", "device", "num_workers"})
+RESUMABLE_CHANGES = frozenset({"steps", "epochs", "progress", "device", "num_workers"})
+#: the visual grid stored at the top of samples/ (what the report shows for DCGAN)
+MAIN_VISUAL = SAMPLES
 
 
 @dataclass
@@ -53,10 +61,60 @@ class TrainResult:
     losses: dict[str, float] = field(default_factory=dict)  # of the last step
     elapsed: float = 0.0  # seconds of training, over all resumes
     images_per_s: float = 0.0  # of this fit() call
+    plan: TrainPlan | None = None
+
+
+def visual_path(run_dir: str | Path, name: str, step: int) -> Path:
+    """Where the visual grid ``name`` of ``step`` is written (see the module docstring)."""
+    folder = Path(run_dir) / SAMPLES
+    if name != MAIN_VISUAL:
+        folder = folder / name
+    return folder / f"step_{step:06d}.png"
+
+
+class LossWindow:
+    """Per-key sums and counts of the losses since the last metrics line.
+
+    Each key is averaged over the steps that reported it (a loss computed every other
+    step is not halved); the state goes into checkpoints, so a resumed run logs the
+    same lines as an uninterrupted one.
+    """
+
+    def __init__(self, state: Mapping[str, Any] | None = None) -> None:
+        self.sums: dict[str, float] = dict(state["sums"]) if state else {}
+        self.counts: dict[str, int] = dict(state["counts"]) if state else {}
+
+    def add(self, losses: Mapping[str, float]) -> None:
+        for k, v in losses.items():
+            self.sums[k] = self.sums.get(k, 0.0) + v
+            self.counts[k] = self.counts.get(k, 0) + 1
+
+    def means(self) -> dict[str, float]:
+        return {k: s / self.counts[k] for k, s in self.sums.items()}
+
+    def state(self) -> dict[str, dict[str, Any]]:
+        return {"sums": dict(self.sums), "counts": dict(self.counts)}
+
+    def clear(self) -> None:
+        self.sums, self.counts = {}, {}
+
+
+def learning_rates(optimizers: Mapping[str, torch.optim.Optimizer]) -> dict[str, float]:
+    """The current lr of each optimizer (``G``; ``G.1``... for further param groups)."""
+    out: dict[str, float] = {}
+    for name, opt in optimizers.items():
+        for i, group in enumerate(opt.param_groups):
+            out[name if i == 0 else f"{name}.{i}"] = float(group["lr"])
+    return out
+
+
+def _plan_of(payload: Mapping[str, Any]) -> TrainPlan | None:
+    plan = payload.get("plan")
+    return TrainPlan(**plan) if plan else None
 
 
 def load_training_state(method: GANMethod, payload: Mapping[str, Any], source: Path | str = "checkpoint") -> None:
-    """Load weights, optimizer and scheduler states of ``payload`` into ``method``."""
+    """Load weights, optimizer, scheduler and extra states of ``payload`` into ``method``."""
     try:
         method.load_state_dict(payload["model"])
         for kind, table in (("optimizers", method.optimizers), ("schedulers", method.schedulers)):
@@ -65,8 +123,35 @@ def load_training_state(method: GANMethod, payload: Mapping[str, Any], source: P
                 raise CheckpointError(f"{source}: {kind} {sorted(stored)} do not match the method's {sorted(table)}")
             for name, obj in table.items():
                 obj.load_state_dict(stored[name])
+        method.load_extra_state(payload.get("extra_state", {}))
     except (RuntimeError, KeyError, ValueError) as e:
         raise CheckpointError(f"{source}: does not fit the method: {str(e).splitlines()[0]}") from None
+
+
+def method_from_checkpoint(checkpoint: LoadedCheckpoint) -> tuple[str, GANMethod]:
+    """``(method_name, method)`` rebuilt from an already-loaded checkpoint alone: the class
+    from the METHODS registry, its config, optimizers (for the stored plan) and every
+    state from the payload; the method is on the CPU. Reads no file."""
+    payload = checkpoint.payload
+    _import_methods()
+    name = payload["method"]
+    entry = METHODS.get(name)
+    cfg = from_dict(entry.factory.Config, payload["config"])  # type: ignore[attr-defined]
+    method = METHODS.create(name, cfg)
+    method.configure_optimizers(_plan_of(payload))
+    load_training_state(method, payload, checkpoint.path)
+    return name, method
+
+
+def load_run_checkpoint(checkpoint_or_run_dir: str | Path) -> LoadedCheckpoint:
+    """A checkpoint file, or a run directory's latest readable one, read once."""
+    p = Path(checkpoint_or_run_dir)
+    if p.is_dir():
+        found = find_latest(p)
+        if found is None:
+            raise CheckpointError(f"{p}: no readable checkpoint in {p / CHECKPOINTS}")
+        return found
+    return LoadedCheckpoint(p, load_checkpoint(p))
 
 
 def restore_method(checkpoint_or_run_dir: str | Path) -> tuple[str, GANMethod, dict[str, Any]]:
@@ -74,21 +159,13 @@ def restore_method(checkpoint_or_run_dir: str | Path) -> tuple[str, GANMethod, d
 
     The method class comes from the METHODS registry and its config from the checkpoint,
     so no training flag is needed again. Returns ``(method_name, method, payload)``;
-    the method is on the CPU with its optimizers configured and restored.
+    the method is on the CPU with its optimizers configured and restored. The file is
+    read once (``load_run_checkpoint`` + ``method_from_checkpoint`` for callers that
+    also pass the payload on to ``Trainer(resume_from=...)``).
     """
-    p = Path(checkpoint_or_run_dir)
-    ckpt = latest_checkpoint(p) if p.is_dir() else p
-    if ckpt is None:
-        raise CheckpointError(f"{p}: no readable checkpoint in {p / CHECKPOINTS}")
-    payload = load_checkpoint(ckpt)
-    _import_methods()
-    name = payload["method"]
-    entry = METHODS.get(name)
-    cfg = from_dict(entry.factory.Config, payload["config"])  # type: ignore[attr-defined]
-    method = METHODS.create(name, cfg)
-    method.configure_optimizers()
-    load_training_state(method, payload, ckpt)
-    return name, method, payload
+    loaded = load_run_checkpoint(checkpoint_or_run_dir)
+    name, method = method_from_checkpoint(loaded)
+    return name, method, loaded.payload
 
 
 def _import_methods() -> None:
@@ -103,31 +180,58 @@ def _import_methods() -> None:
 class Trainer:
     """``Trainer(name, method, dataset, out_dir, train_cfg, data_spec).fit()``.
 
-    ``fit()`` on a directory with checkpoints resumes from the latest readable one.
-    ``on_checkpoint(path)`` runs after each checkpoint, ``on_sample(path)`` after each grid.
+    ``fit()`` on a directory with checkpoints resumes from the latest readable one, or
+    from ``resume_from`` (a checkpoint the caller has already read: no file is read
+    again). ``visual_data`` is the dataset the fixed held-out batch of the visuals is
+    taken from (the test split; default: ``dataset``). ``on_checkpoint(path)`` runs
+    after each checkpoint, ``on_sample(path)`` after each visual grid.
     """
 
     def __init__(self, method_name: str, method: GANMethod, dataset: Any, out_dir: str | Path,
                  train_cfg: TrainConfig | None = None, data_spec: str = "", *,
                  on_checkpoint: Callable[[Path], None] | None = None,
-                 on_sample: Callable[[Path], None] | None = None) -> None:
+                 on_sample: Callable[[Path], None] | None = None,
+                 resume_from: LoadedCheckpoint | None = None,
+                 visual_data: Any = None) -> None:
         self.method_name, self.method, self.dataset = method_name, method, dataset
         self.run_dir = Path(out_dir)
         self.cfg = train_cfg if train_cfg is not None else TrainConfig()
         self.data_spec = data_spec
         self.on_checkpoint, self.on_sample = on_checkpoint, on_sample
+        self.resume_from = resume_from
+        self.visual_data = visual_data if visual_data is not None else dataset
         self.device = resolve_device(self.cfg.device)
         self.precision = resolve_precision(self.cfg.precision, self.device)
         self.memory_format = resolve_memory_format(self.cfg.memory_format, method.preferred_memory_format())
+        self.n_samples = resolve_n_samples(self.cfg, method.train_defaults(method.config))
         self._stop = False
         self._last_ckpt: Path | None = None
+        self._fixed: dict[str, torch.Tensor] | None = None  # on the CPU, as stored
 
     # -- setup -----------------------------------------------------------------------
+    def batch_size(self) -> int:
+        batch_size = getattr(self.method.config, "batch_size", None)
+        if not isinstance(batch_size, int):
+            raise ConfigError(f"{self.method_name}: the method config has no integer batch_size, which the trainer needs")
+        return batch_size
+
+    def plan(self) -> TrainPlan:
+        """Steps per epoch and total steps of this run (``TrainConfig.steps``/``epochs``,
+        else the method's ``train_defaults``)."""
+        try:
+            n = len(self.dataset)
+        except TypeError:
+            raise DataError("the trainer needs a dataset with a length (map-style)") from None
+        bs = self.batch_size()
+        if n // bs == 0:
+            raise DataError(f"the dataset has {n} examples, fewer than one batch of {bs}")
+        return resolve_plan(self.cfg, self.method.train_defaults(self.method.config), n // bs)
+
     def _describe_run(self) -> dict[str, Any]:
         return {"method": self.method_name, "data": self.data_spec,
                 "config": to_dict(self.method.config), "train": to_dict(self.cfg)}
 
-    def _check_resumable(self, payload: Mapping[str, Any], ckpt: Path) -> None:
+    def _check_resumable(self, payload: Mapping[str, Any], ckpt: Path, plan: TrainPlan) -> None:
         want = self._describe_run()
         diffs: list[str] = []
         if payload["method"] != want["method"]:
@@ -139,88 +243,130 @@ class Trainer:
             for k in sorted(set(old) | set(new)):
                 if k not in skip and old.get(k) != new.get(k):
                     diffs.append(f"{section}.{k} (stored {old.get(k)!r}, requested {new.get(k)!r})")
-        if payload["step"] > self.cfg.steps:
-            diffs.append(f"train.steps ({self.cfg.steps} is below the {payload['step']} steps already done)")
+        if payload["step"] > plan.total_steps:
+            diffs.append(f"train.steps ({plan.total_steps} in all is below the {payload['step']} steps already done)")
         if diffs:
             raise ConfigError(f"{self.run_dir}: cannot resume from {ckpt.name}, the stored settings differ: "
                               + "; ".join(diffs) + ". Use another output folder or the stored settings, or start a new run "
                               f"from its weights with these settings: ganas train --from {self.run_dir} --out NEW_DIR")
 
-    def _payload(self, step: int, stream: BatchStream, log: MetricsLog, elapsed: float) -> dict[str, Any]:
+    def _check_fields(self, batch: Any, fields: tuple[str, ...], what: str) -> None:
+        if not isinstance(batch, Mapping):
+            raise ConfigError(f"the dataset must yield dicts (ganas.data contract), got {type(batch).__name__}")
+        missing = [f for f in fields if f not in batch]
+        if missing:
+            raise ConfigError(
+                f"{self.method_name} reads the {what} field(s) {', '.join(map(repr, missing))}, which --data "
+                f"{self.data_spec!r} does not yield (its items have {', '.join(map(repr, batch))}); "
+                f"give a data spec of the layout {self.method_name} needs")
+
+    def _pick_fixed(self) -> dict[str, torch.Tensor] | None:
+        """The held-out batch of the visuals: ``n_samples`` items of ``visual_data`` in a
+        seeded order, chosen once (then kept in the checkpoints); global RNGs untouched."""
+        fields = self.method.visual_fields
+        fields = self.method.batch_fields if fields is None else fields
+        if not fields:
+            return None
+        data = self.visual_data
+        n = min(self.n_samples, len(data))
+        order = torch.randperm(len(data), generator=torch.Generator().manual_seed(self.cfg.seed))[:n].tolist()
+        keyed = accepts_keys(data)
+        with preserved_rng():
+            items = [data[(i, 0, self.cfg.seed)] if keyed else data[i] for i in order]
+        batch = default_collate(items)
+        self._check_fields(batch, fields, "visual")
+        return {f: batch[f] for f in fields}
+
+    def _payload(self, step: int, plan: TrainPlan, stream: BatchStream, log: MetricsLog,
+                 window: LossWindow, elapsed: float) -> dict[str, Any]:
         run = self._describe_run()
         return {"format": FORMAT, "method": run["method"], "config": run["config"], "data": run["data"],
-                "train": run["train"], "step": step, "model": self.method.state_dict(),
+                "train": run["train"], "step": step, "plan": plan.to_dict(), "model": self.method.state_dict(),
                 "optimizers": {k: o.state_dict() for k, o in self.method.optimizers.items()},
                 "schedulers": {k: s.state_dict() for k, s in self.method.schedulers.items()},
+                "extra_state": self.method.extra_state(), "fixed": self._fixed,
                 "rng": rng_state(), "data_state": stream.state(), "metrics_offset": log.offset(),
-                "elapsed": elapsed}
+                "log_window": window.state(), "elapsed": elapsed}
 
     # -- the loop ----------------------------------------------------------------------
     def fit(self) -> TrainResult:
         cfg, method, dev = self.cfg, self.method, self.device
+        if method.schedule not in SCHEDULES:
+            raise ConfigError(f"{self.method_name}: schedule {method.schedule!r} is not one of {', '.join(SCHEDULES)}")
+        plan = self.plan()
         (self.run_dir / CHECKPOINTS).mkdir(parents=True, exist_ok=True)
         remove_temp_files(self.run_dir)
         method.to(dev, memory_format=self.memory_format)
         method.train()
-        if not method.optimizers:
-            method.configure_optimizers()
-        batch_size = getattr(method.config, "batch_size", None)
-        if not isinstance(batch_size, int):
-            raise ConfigError(f"{self.method_name}: the method config has no integer batch_size, which the trainer needs")
-        stream = BatchStream(self.dataset, batch_size, cfg.seed, cfg.num_workers,
+        method.configure_optimizers(plan)  # the plan is known now; states are loaded below
+        stream = BatchStream(self.dataset, self.batch_size(), cfg.seed, cfg.num_workers,
                              pin_memory=dev.type == "cuda")
-        ckpt = latest_checkpoint(self.run_dir)
-        start, offset, elapsed0 = 0, None, 0.0
-        if ckpt is not None:
-            payload = load_checkpoint(ckpt)
-            self._check_resumable(payload, ckpt)
-            load_training_state(method, payload, ckpt)
+        loaded = self.resume_from if self.resume_from is not None else find_latest(self.run_dir)
+        start, offset, elapsed0, window_state = 0, None, 0.0, None
+        if loaded is not None:
+            payload = loaded.payload
+            self._check_resumable(payload, loaded.path, plan)
+            load_training_state(method, payload, loaded.path)
             set_rng_state(payload["rng"])
             stream.load_state(payload["data_state"])
-            start, offset, elapsed0 = int(payload["step"]), int(payload["metrics_offset"]), float(payload.get("elapsed", 0.0))
-            self._last_ckpt = ckpt
+            start, offset = int(payload["step"]), int(payload["metrics_offset"])
+            elapsed0, window_state = float(payload.get("elapsed", 0.0)), payload.get("log_window")
+            self._fixed = payload["fixed"] if "fixed" in payload else self._pick_fixed()
+            self._last_ckpt = loaded.path
         else:
             seed_everything(cfg.seed)
+            self._fixed = self._pick_fixed()
+        self.resume_from = None  # a second fit() reads the run folder again
         atomic_write(self.run_dir / RUN_CONFIG,
                      lambda f: f.write(yaml.safe_dump(self._describe_run(), sort_keys=False).encode()))
-        if start >= cfg.steps:
-            return TrainResult("completed", start, self.run_dir, self._last_ckpt, elapsed=elapsed0)
+        if start >= plan.total_steps:
+            return TrainResult("completed", start, self.run_dir, self._last_ckpt, elapsed=elapsed0, plan=plan)
 
         log = MetricsLog(self.run_dir, offset, start)
-        progress = Progress(cfg.steps, start, enabled=cfg.progress)
+        progress = Progress(plan.total_steps, start, enabled=cfg.progress)
         autocast = autocast_factory(self.precision, dev)
+        window = LossWindow(window_state)
         previous = self._install_signal_handlers()
         t0 = time.perf_counter()
-        win_t, win_images, win_sums, win_n = t0, 0, {}, 0
+        win_t, win_images = t0, 0
         losses: dict[str, float] = {}
-        rate = 0.0
         status: Literal["completed", "interrupted"] = "completed"
+        step, batch = start, {}
         try:
-            for step in range(start + 1, cfg.steps + 1):
-                batch = self._to_device(stream.next())
-                out = method.train_step(batch, StepContext(step=step, device=dev, autocast=autocast))
-                method.end_of_step()
+            for step in range(start + 1, plan.total_steps + 1):
+                raw = stream.next()
+                if step == start + 1:
+                    self._check_fields(raw, method.batch_fields, "batch")
+                batch = self._to_device(raw)
+                ctx = StepContext(step=step, device=dev, autocast=autocast, epoch=plan.epoch_of(step),
+                                  steps_per_epoch=plan.steps_per_epoch, total_steps=plan.total_steps)
+                out = method.train_step(batch, ctx)
+                lrs = learning_rates(method.optimizers)  # the lr this step used
+                if method.schedule == "step" or plan.ends_epoch(step):
+                    for sched in method.schedulers.values():
+                        sched.step()
                 losses = _finite_losses(out, step, self._last_ckpt)
+                window.add(losses)
                 win_images += _batch_size(batch)
-                win_n += 1
-                for k, v in losses.items():
-                    win_sums[k] = win_sums.get(k, 0.0) + v
                 now = time.perf_counter()
                 rate = win_images / max(now - win_t, 1e-9)
-                last = step == cfg.steps or self._stop
-                if step % cfg.log_every == 0 or last:
-                    # losses are averaged over the steps since the previous line
-                    log.write({"step": step, "losses": {k: s / win_n for k, s in win_sums.items()},
+                stop = self._stop  # one reading: a signal may arrive while this step is saved
+                last = step == plan.total_steps or stop
+                if step % cfg.log_every == 0 or step == plan.total_steps:
+                    log.write({"step": step, "epoch": ctx.epoch, "losses": window.means(), "lr": lrs,
                                "images_per_s": rate, "elapsed": elapsed0 + now - t0})
                     progress.update(step, losses, rate, log_line=True)
-                    win_t, win_images, win_sums, win_n = now, 0, {}, 0
+                    window.clear()
+                    win_t, win_images = now, 0
                 else:
                     progress.update(step, losses, rate)
                 if (cfg.sample_every and step % cfg.sample_every == 0) or last:
-                    self._sample(step)
+                    self._visuals(step)
                 if (cfg.checkpoint_every and step % cfg.checkpoint_every == 0) or last:
-                    self._checkpoint(step, stream, log, elapsed0 + time.perf_counter() - t0)
-                if self._stop:
+                    # an interrupted run keeps its partial log window in the checkpoint
+                    # (no off-schedule line): the resumed log equals an uninterrupted one
+                    self._checkpoint(step, plan, stream, log, window, elapsed0 + time.perf_counter() - t0)
+                if stop:
                     status = "interrupted"
                     progress.write(f"interrupted: saved {self._last_ckpt} at step {step}")
                     break
@@ -230,7 +376,7 @@ class Trainer:
             log.close()
         total = time.perf_counter() - t0
         return TrainResult(status, step, self.run_dir, self._last_ckpt, losses, elapsed0 + total,
-                           (step - start) * _batch_size(batch) / max(total, 1e-9))
+                           (step - start) * _batch_size(batch) / max(total, 1e-9), plan)
 
     def _to_device(self, batch: Any) -> Any:
         if not isinstance(batch, Mapping):
@@ -244,19 +390,26 @@ class Trainer:
             out[k] = v
         return out
 
-    def _sample(self, step: int) -> None:
-        # fixed noise from its own generator; forking the global RNG keeps sampling from
-        # changing the training's random stream (so sample_every cannot change results)
-        devices = [self.device.index or 0] if self.device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):
-            images = self.method.sample(self.cfg.n_samples, generator=torch.Generator().manual_seed(self.cfg.seed))
+    def _visuals(self, step: int) -> None:
+        # fixed inputs and noise; the global RNGs are restored afterwards, so visuals
+        # cannot change the training's random stream (sample_every changes no result)
+        fixed = self._to_device(self._fixed) if self._fixed is not None else None
+        with preserved_rng(), torch.no_grad():
+            grids = self.method.visuals(fixed, torch.Generator().manual_seed(self.cfg.seed), self.n_samples)
         self.method.train()
-        path = save_grid(images, sample_file(self.run_dir, step))
-        if self.on_sample is not None:
-            self.on_sample(path)
+        for name, images in grids.items():
+            nrow = None
+            if images.dim() == 5:  # (R, K, C, H, W): R rows of K images
+                nrow = images.shape[1]
+                images = images.flatten(0, 1)
+            path = save_grid(images.detach().float().cpu(), visual_path(self.run_dir, name, step), nrow=nrow)
+            if self.on_sample is not None:
+                self.on_sample(path)
 
-    def _checkpoint(self, step: int, stream: BatchStream, log: MetricsLog, elapsed: float) -> None:
-        path = save_checkpoint(checkpoint_path(self.run_dir, step), self._payload(step, stream, log, elapsed))
+    def _checkpoint(self, step: int, plan: TrainPlan, stream: BatchStream, log: MetricsLog,
+                    window: LossWindow, elapsed: float) -> None:
+        path = save_checkpoint(checkpoint_path(self.run_dir, step),
+                               self._payload(step, plan, stream, log, window, elapsed))
         self._last_ckpt = path
         prune_checkpoints(self.run_dir, self.cfg.keep_checkpoints)
         if self.on_checkpoint is not None:

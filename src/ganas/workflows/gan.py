@@ -120,25 +120,20 @@ def _load_weights(method: Any, payload: Mapping[str, Any], source: Path) -> None
         ) from None
 
 
-def _resume_kwargs(trainer_cls: type, found: tuple[Path, dict[str, Any]] | None) -> dict[str, Any]:
-    """The checkpoint this workflow already read, for a trainer that takes one
+def _resume_kwargs(found: tuple[Path, dict[str, Any]] | None) -> dict[str, Any]:
+    """The checkpoint this workflow already read, handed to the trainer
     (``Trainer(resume_from=LoadedCheckpoint)``): a resume then reads its file once."""
-    import inspect
+    from ..train.checkpoint import LoadedCheckpoint
 
-    if found is None or "resume_from" not in inspect.signature(trainer_cls).parameters:
-        return {}
-    from ..train import checkpoint
-
-    return {"resume_from": checkpoint.LoadedCheckpoint(*found)}  # type: ignore[attr-defined]
+    return {} if found is None else {"resume_from": LoadedCheckpoint(*found)}
 
 
 def _latent_sampler(method: Any, what: str) -> Any:
     """The latent sampler of a latent-variable generator; a clear error for the others."""
-    sampler = getattr(method, "latent_sampler", None) or getattr(method, "latent", None)
-    if sampler is None or not callable(getattr(method, "generate", None)):
-        raise ConfigError(f"{what} needs a generator of latent vectors (as DCGAN's); "
-                          f"{type(method).__name__} has none")
-    return sampler
+    from ..gan.base import require_latent
+
+    require_latent(method, what)
+    return method.latent_sampler
 
 
 def _resolve_eval_features(features: str) -> None:
@@ -258,7 +253,7 @@ def train(
             on_checkpoint(path)
 
     trainer = Trainer(method, gan, dataset, out_dir, tcfg, data, on_checkpoint=checkpoint_hook,
-                      **_resume_kwargs(Trainer, found if source is None else None))
+                      **_resume_kwargs(found if source is None else None))
     result = trainer.fit()
     write_run_report(out_dir)
     return result
@@ -320,6 +315,7 @@ def sample(run_dir: str | Path, n: int, out: str | Path, seed: int = 0, device: 
 
     _positive("--n", n)
     _, method, _ = load_run(run_dir, device)
+    _latent_sampler(method, "sample")
     imgs = method.sample(n, generator=torch.Generator().manual_seed(seed))
     return save_grid(imgs.float().cpu(), Path(out))
 

@@ -253,9 +253,33 @@ def test_sync_parameter_server_gives_one_sequence_whatever_the_workers_and_shard
     st = a.stats()[0]
     assert st["pushes"] == 12 and st["server_version"] == 4 and st["staleness"] == {"0": 12}
     assert b.stats()[0]["server_version"] == 4
-    # the controller learned: the second half is better on average than the first
-    r = [toy.toy_reward(toy.ToySpace().from_string(s)) for s in _by_index(tmp_path / "a")]
-    assert sum(r[24:]) > sum(r[:24])
+
+
+@pytest.mark.parametrize("controller", ["lstm", "table"])
+def test_a_push_is_the_reinforce_update(controller):
+    """One replica, one step: the server's new weights are those of ``reinforce``'s own
+    update on the same batch from the same weights."""
+    from ganas.nas.param_server import ReinforcePS, ReinforcePSSettings
+    from ganas.nas.strategies.reinforce import Reinforce, ReinforceSettings
+
+    space = toy.ToySpace()
+    ps = ReinforcePS(space, 0, ReinforcePSSettings(controller=controller, replicas=1, batch=4, mode="sync", shards=2,
+                                                   lr=0.05))
+    start = {n: t for st in ps._server_state() for n, t in st["params"].items()}
+    archs = [ps.ask() for _ in range(4)]
+    assert ps.ask() is None  # sync: the replica waits for the server's step
+    ref = Reinforce(space, 9, ReinforceSettings(controller=controller, batch=4, lr=0.05))
+    ref.controller.load_state_dict(start)
+    for a in archs:
+        ps.tell(a, toy.toy_reward(a))
+        ref.tell(a, toy.toy_reward(a))
+    assert ref.updates == 1
+    after = {n: t for st in ps._server_state() for n, t in st["params"].items()}
+    changed = 0
+    for n, p in ref.controller.named_parameters():
+        torch.testing.assert_close(after[n], p.detach(), rtol=0, atol=1e-6)
+        changed += int(not torch.equal(after[n], start[n]))
+    assert changed > 0 and ps.ask() is not None  # the step happened; the replica pulls again
 
 
 def test_sync_parameter_server_resumes_exactly(tmp_path):

@@ -303,3 +303,29 @@ def test_parameter_server_settings_are_checked():
         make_strategy("reinforce-ps", toy.ToySpace(), overrides={"algo": "ppo"})
     with pytest.raises(ConfigError, match="replicas"):
         make_strategy("reinforce-ps", toy.ToySpace(), overrides={"replicas": "0"})
+
+
+def test_without_ray_the_ray_executor_says_how_to_get_it(monkeypatch):
+    import sys
+
+    from ganas.nas.executors import make_executor
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if not installed
+    monkeypatch.delitem(sys.modules, "ganas.nas.executors.ray", raising=False)
+    with pytest.raises(ConfigError, match=r"pip install 'ganas\[ray\]'"):
+        make_executor("ray", workers=2)
+
+
+def test_search_command_line_picks_the_executor():
+    import argparse
+
+    from ganas.nas.cli_backend import make_search_executor
+
+    ns = argparse.Namespace
+    ex = make_search_executor(ns(executor="local", workers=3, ray_address=None, child_threads=1))
+    assert isinstance(ex, LocalExecutor) and ex.slots == 3
+    with pytest.raises(ConfigError, match="--ray-address needs --executor ray"):
+        make_search_executor(ns(executor="local", workers=None, ray_address="auto", child_threads=1))
+    pytest.importorskip("ray")
+    ex = make_search_executor(ns(executor="ray", workers=4, ray_address="auto", child_threads=2))
+    assert (type(ex).__name__, ex.slots, ex.address, ex.child_threads, ex.cpus_per_child) == ("RayExecutor", 4, "auto", 2, 2.0)

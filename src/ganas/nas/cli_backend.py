@@ -62,6 +62,22 @@ def _build(args: argparse.Namespace, sets: dict[str, Any]):
     return space, evaluator, routed
 
 
+def make_search_executor(args: argparse.Namespace) -> Any:
+    """``--executor local|ray --workers K --ray-address ADDR --child-threads N``."""
+    from .executors import make_executor
+
+    name = getattr(args, "executor", "local") or "local"
+    workers = getattr(args, "workers", None)
+    if workers is not None and workers < 1:
+        raise ConfigError(f"--workers must be >= 1, got {workers}")
+    if name == "local":
+        if getattr(args, "ray_address", None):
+            raise ConfigError("--ray-address needs --executor ray")
+        return make_executor("local", workers=workers or 1)
+    return make_executor("ray", workers=workers or 2, address=getattr(args, "ray_address", None),
+                         child_threads=getattr(args, "child_threads", 1) or 1)
+
+
 def search_command(args: argparse.Namespace, sets: dict[str, Any]) -> int:
     from ..report import write_search_report
     from .search import run_search, run_seeds
@@ -85,7 +101,8 @@ def search_command(args: argparse.Namespace, sets: dict[str, Any]) -> int:
     if not args.out:
         raise ConfigError("ganas search needs --out DIR (or --seeds with --benchmark)")
     strategy = make_strategy(args.strategy, space, args.seed, routed["strategy"])
-    result = run_search(space, strategy, evaluator, args.budget, Path(args.out), args.seed)
+    result = run_search(space, strategy, evaluator, args.budget, Path(args.out), args.seed,
+                        executor=make_search_executor(args))
     write_search_report(Path(args.out))
     best = result.best
     if args.json:

@@ -1,7 +1,7 @@
 """Distributed search on Ray: child-training throughput, async vs sync parameter server,
 and a scale test (100 controller replicas x 8 children), on this machine.
 
-    PYTHONPATH=src .venv/bin/python benchmarks/nas_ray.py all       # writes docs/benchmarks.md
+    PYTHONPATH=src .venv/bin/python benchmarks/nas_ray.py all       # each part updates docs/benchmarks.md
     PYTHONPATH=src .venv/bin/python benchmarks/nas_ray.py throughput --children 8
     PYTHONPATH=src .venv/bin/python benchmarks/nas_ray.py ps --seconds 0.5
     PYTHONPATH=src .venv/bin/python benchmarks/nas_ray.py scale --rounds 5
@@ -52,11 +52,19 @@ PS = {"controller": "table", "lr": "0.01", "baseline_decay": "0.9", "baseline_or
       "reward_scale": "100", "batch": "8"}
 
 
+def _drain(ex: Executor, jobs: list[Job]) -> None:
+    todo = list(jobs)
+    while todo or ex.pending:
+        while todo and ex.pending < ex.slots:
+            ex.submit(todo.pop(0))
+        assert all(not d.failed for d in ex.collect()), "a child failed"
+
+
 def _timed_jobs(ex: Executor, jobs: list[Job], warm: list[Job]) -> float:
     """Seconds to evaluate ``jobs`` with every slot busy, after ``warm`` ran."""
-    ex.run(ex.evaluator, ex.space, warm)  # type: ignore[arg-type]
+    _drain(ex, warm)
     t0 = time.perf_counter()
-    ex.run(ex.evaluator, ex.space, jobs)  # type: ignore[arg-type]
+    _drain(ex, jobs)
     return time.perf_counter() - t0
 
 
@@ -84,17 +92,25 @@ def throughput(children: int, out: Path) -> dict[str, Any]:
             "speedup_2_vs_1": rows["Ray, 2 workers"]["children_per_s"] / rows["Ray, 1 worker"]["children_per_s"]}
 
 
+class _Timed(RayExecutor):
+    """Notes when the workers are up: the figures leave out Ray's worker start."""
+
+    def start(self, *a: Any, **k: Any) -> None:
+        super().start(*a, **k)
+        self.t_ready = time.perf_counter()
+
+
 def _ps_search(out: Path, mode: str, replicas: int, budget: int, seconds: float, shards: int, workers: int,
                concurrency: int, seed: int, save_every: float) -> dict[str, Any]:
     shutil.rmtree(out, ignore_errors=True)
     space = make_space("nb201")
     ev = SimulatedTime(TabularEvaluator(NB201, dataset="cifar10"), seconds, 0.5)
+    ev.inner.evaluate(space, space.sample(random.Random(0)))  # build the row map once, here; it ships along
     strat = make_strategy("reinforce-ps", space, seed, {**PS, "replicas": str(replicas), "mode": mode,
                                                        "shards": str(shards)})
-    ex = RayExecutor(workers=workers, concurrency=concurrency, cpus_per_child=0)
-    t0 = time.perf_counter()
+    ex = _Timed(workers=workers, concurrency=concurrency, cpus_per_child=0)
     run_search(space, strat, ev, budget, out, seed, executor=ex, save_every=save_every)
-    wall = time.perf_counter() - t0
+    wall = time.perf_counter() - ex.t_ready
     lines = [json.loads(l) for l in (out / JOURNAL).read_text().splitlines()]
     by_i = sorted(lines, key=lambda e: e["i"])
     curve = best_so_far([e["reward"] for e in by_i])
@@ -106,7 +122,7 @@ def _ps_search(out: Path, mode: str, replicas: int, budget: int, seconds: float,
     st = json.loads((out / "search.json").read_text())["strategy_stats"][0]
     assert len(lines) == budget and len({e["i"] for e in lines}) == budget
     return {"mode": mode, "replicas": replicas, "budget": budget, "wall_s": wall, "archs_per_s": budget / wall,
-            "updates_per_s": st["pushes"] / wall, "stats": st, "best_at": best_at, "final_best": curve[-1]}
+            "updates_per_s": st["pushes"] / wall, "steps_per_s": st["server_version"] / wall, "stats": st, "best_at": best_at, "final_best": curve[-1]}
 
 
 def ps(seconds: float, steps: int, out: Path) -> list[dict[str, Any]]:
@@ -136,15 +152,23 @@ def _stale(st: dict[str, Any]) -> str:
     return ", ".join(f"{k}: {h[k]}" for k in keys)
 
 
-def write_doc(doc: Path, res: dict[str, Any], cmd: str, wall: float) -> None:
+def _cmd(part: str, res: dict[str, Any]) -> str:
+    p = res[part + "_params"]
+    flags = {"throughput": f"--children {p.get('children')}", "ps": f"--seconds {p.get('seconds')} --steps {p.get('steps')}",
+             "scale": f"--scale-seconds {p.get('seconds')} --rounds {p.get('rounds')}"}[part]
+    return (f"Command: `PYTHONPATH=src .venv/bin/python benchmarks/nas_ray.py {part} {flags}` (load average "
+            f"{res[part + '_load']:.1f} when it ended).")
+
+
+def write_doc(doc: Path, res: dict[str, Any]) -> None:
     L = [MARK_START, "## Distributed search on Ray", "",
-         f"Command: `{cmd}` ({wall:.0f} s in all; Ray {ray.__version__}, torch {torch.__version__}, "
-         f"{os.cpu_count()} CPU cores, {platform.machine()}). NOTE: the 2 cores were shared with other jobs "
-         f"while this ran (load average {os.getloadavg()[0]:.1f} at the end), which depresses the "
-         "throughput figures.", ""]
+         f"Ray {ray.__version__}, torch {torch.__version__}, {os.cpu_count()} CPU cores ({platform.machine()}). "
+         "NOTE: the cores were shared with other jobs while these ran (the load averages below; 2 means "
+         "both cores busy), which depresses the throughput figures. See README \"Distributed search\" for "
+         "the commands.", ""]
     if "throughput" in res:
         t = res["throughput"]
-        L += ["### Child-training throughput", "",
+        L += ["### Child-training throughput", "", _cmd("throughput", res), "",
               f"{t['children']} random `macro` children (4 layers) trained 1 epoch on the digits (Adam, batch 64, "
               "16x16 grey), one torch thread per child; timed after one warm-up child per worker.", "",
               "| executor | seconds | children / s |", "|---|---:|---:|"]
@@ -154,18 +178,18 @@ def write_doc(doc: Path, res: dict[str, Any], cmd: str, wall: float) -> None:
     if "ps" in res:
         rows = res["ps"]
         r0 = rows[0]
-        L += ["### Parameter server: asynchronous vs synchronous", "",
+        L += ["### Parameter server: asynchronous vs synchronous", "", _cmd("ps", res), "",
               f"`reinforce-ps` on NAS-Bench-201 (CIFAR-10; reward: 12-epoch validation accuracy; reported: 200-epoch "
               f"test accuracy of the best-so-far), K={r0['replicas']} replicas x m=8 children, the NB201 reference "
               f"REINFORCE settings ({', '.join(f'{k}={v}' for k, v in PS.items())}), seed 0; each child sleeps its "
-              f"simulated training time ({res['ps_seconds']} s x U(0.5, 1.5)) on 4 Ray actors x 16 threads "
-              "(64 children at once).", "",
-              "| mode | evaluations | wall s | architectures / s | updates / s | staleness (pushes) |"
+              f"simulated training time ({res['ps_params']['seconds']} s x U(0.5, 1.5)) on 4 Ray actors x 16 threads "
+              "(64 children at once). Wall time from the moment the workers are up.", "",
+              "| mode | evaluations | wall s | architectures / s | pushes / s | server steps / s | staleness: pushes |"
               + "".join(f" best after {n}: val / test |" for n in r0["best_at"]),
-              "|---|---:|---:|---:|---:|---|" + "---|" * len(r0["best_at"])]
+              "|---|---:|---:|---:|---:|---:|---|" + "---|" * len(r0["best_at"])]
         for r in rows:
             L.append(f"| {r['mode']} | {r['budget']} | {r['wall_s']:.1f} | {r['archs_per_s']:.1f} | "
-                     f"{r['updates_per_s']:.2f} | {_stale(r['stats'])} |"
+                     f"{r['updates_per_s']:.2f} | {r['steps_per_s']:.2f} | {_stale(r['stats'])} |"
                      + "".join(f" {b['val12']:.2f} / {b['test200']:.2f} |" for b in r["best_at"].values()))
         L += ["", "Synchronous steps wait for the slowest of the K*m children; asynchronous pushes are applied "
               "as they come, at the price of staleness (server version minus the version the replica pulled).",
@@ -173,17 +197,17 @@ def write_doc(doc: Path, res: dict[str, Any], cmd: str, wall: float) -> None:
     if "scale" in res:
         r = res["scale"]
         st = r["stats"]
-        L += ["### Scale: 100 replicas x 8 children", "",
+        L += ["### Scale: 100 replicas x 8 children", "", _cmd("scale", res), "",
               f"K=100 controller replicas x m=8 children (Zoph & Le's setting), asynchronous, the server in "
               f"{st['shards']} shards (Ray actors), 800 children at once on 8 Ray actors x 100 threads, each child "
-              f"sleeping {res['scale_seconds']} s x U(0.5, 1.5) before its NB201 lookup; {r['budget']} evaluations.",
+              f"sleeping {res['scale_params']['seconds']} s x U(0.5, 1.5) before its NB201 lookup; {r['budget']} evaluations.",
               "",
-              "| wall s | evaluations / s | updates / s | server queue (pushes waiting): max / mean | staleness | "
+              "| wall s | evaluations / s | updates (pushes) / s | server queue (pushes waiting): max / mean | staleness | "
               "best val / test |", "|---:|---:|---:|---|---|---|",
               f"| {r['wall_s']:.1f} | {r['archs_per_s']:.1f} | {r['updates_per_s']:.2f} | {st['queue_max']} / "
               f"{st['queue_mean']:.2f} | {_stale(st)} | {list(r['best_at'].values())[-1]['val12']:.2f} / "
               f"{list(r['best_at'].values())[-1]['test200']:.2f} |", "",
-              f"Ideal wall time with no overhead: {r['budget'] / 800 * res['scale_seconds']:.0f} s "
+              f"Ideal wall time with no overhead: {r['budget'] / 800 * res['scale_params']['seconds']:.0f} s "
               f"({r['budget'] // 800} rounds of the simulated time); the search completed with every evaluation "
               "journaled once.", ""]
     L.append(MARK_END)
@@ -212,19 +236,28 @@ def main() -> None:
     t0 = time.time()
     ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False, logging_level="warning",
              _temp_dir=str(Path("/tmp/ganas-bench-ray").resolve()))
-    res: dict[str, Any] = {"ps_seconds": args.seconds, "scale_seconds": args.scale_seconds}
+    parts = ["throughput", "ps", "scale"] if args.what == "all" else [args.what]
     try:
-        if args.what in ("all", "throughput"):
-            res["throughput"] = throughput(args.children, out)
-        if args.what in ("all", "ps"):
-            res["ps"] = ps(args.seconds, args.steps, out)
-        if args.what in ("all", "scale"):
-            res["scale"] = scale(args.scale_seconds, args.rounds, out)
+        for part in parts:
+            if part == "throughput":
+                got: Any = throughput(args.children, out)
+            elif part == "ps":
+                got = ps(args.seconds, args.steps, out)
+            else:
+                got = scale(args.scale_seconds, args.rounds, out)
+            params = {"throughput": {"children": args.children}, "ps": {"seconds": args.seconds, "steps": args.steps},
+                      "scale": {"seconds": args.scale_seconds, "rounds": args.rounds}}[part]
+            (out / f"{part}.json").write_text(json.dumps({"result": got, "params": params,
+                                                          "load": os.getloadavg()[0], "wall": time.time() - t0}))
     finally:
         ray.shutdown()
-    (out / f"{args.what}.json").write_text(json.dumps(res, indent=2))
-    if args.what == "all":
-        write_doc(Path(args.doc), res, "PYTHONPATH=src .venv/bin/python benchmarks/nas_ray.py all", time.time() - t0)
+    res: dict[str, Any] = {}
+    for part in ("throughput", "ps", "scale"):  # the doc shows the latest run of each part
+        f = out / f"{part}.json"
+        if f.exists():
+            d = json.loads(f.read_text())
+            res[part], res[part + "_params"], res[part + "_load"] = d["result"], d["params"], d["load"]
+    write_doc(Path(args.doc), res)
 
 
 if __name__ == "__main__":

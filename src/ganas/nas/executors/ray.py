@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -56,11 +57,20 @@ class EvalWorker:
         self.evaluator, self.space, self.name = evaluator, space, name
         self.device = "cuda" if ray.get_gpu_ids() else "cpu"  # Ray sets CUDA_VISIBLE_DEVICES
         evaluator.place(self.device)
+        self._first = threading.Lock()
+        self._warm = False
 
     def pid(self) -> int:
         return os.getpid()
 
     def evaluate(self, job: Job) -> Attempt:
+        if not self._warm:  # with concurrency > 1: one thread loads data / builds caches, the others wait
+            with self._first:
+                if not self._warm:
+                    try:
+                        return evaluate_job(self.evaluator, self.space, job, f"{self.name}@{self.device}")
+                    finally:
+                        self._warm = True
         return evaluate_job(self.evaluator, self.space, job, f"{self.name}@{self.device}")
 
 
@@ -177,6 +187,7 @@ class RayExecutor(Executor):
         self._actors = [self._spawn(k) for k in range(self.workers)]
         self._gen = [0] * self.workers
         self._load = [0] * self.workers
+        self.worker_pids()  # return once every worker is up (its process started, torch imported)
 
     def _spawn(self, k: int) -> Any:
         return self._cls.remote(*self._args, self.child_threads, f"ray-worker-{k}")

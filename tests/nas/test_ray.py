@@ -151,6 +151,7 @@ run_search(space, strat, test_ray.Sleepy(0.1), 30, {out!r}, seed=2, executor=Ray
 """
 
 
+@pytest.mark.slow  # a second Python process (or Ray head) starts: 15-60 s on a loaded machine
 def test_driver_killed_then_rerun_resumes_and_matches_the_in_process_search(cluster, tmp_path):
     """A synchronous parameter-server search on Ray (server shards on actors, children on
     workers) whose driver is SIGKILLed; re-running it resumes from the journal and the

@@ -66,6 +66,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow  # a second Python process (or Ray head) starts: 15-60 s on a loaded machine
 def test_joining_a_head_started_with_ray_start(tmp_path):
     """``ray start --head`` (README: "Distributed search"), then ``--ray-address``."""
     assert not ray.is_initialized()

@@ -193,7 +193,9 @@ def cmd_search(args: argparse.Namespace) -> int:
     if not args.out:
         raise ConfigError("ganas search needs --out DIR (or --seeds with --benchmark)")
     result = nas.search(args.space, args.strategy, Path(args.out), args.budget, data=args.data,
-                        benchmark=args.benchmark, dataset=args.dataset, seed=args.seed, sets=sets)
+                        benchmark=args.benchmark, dataset=args.dataset, seed=args.seed, sets=sets,
+                        executor=nas.make_executor(args.executor, args.workers, args.ray_address,
+                                                   args.child_threads))
     best = result.best
     if args.json:
         _print_json({"best": best, "evaluations": len(result.history)})
@@ -328,6 +330,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", help="search directory (journal, best, report); not with --seeds")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--seeds", help="with --benchmark: one search per seed, e.g. 0-99")
+    s.add_argument("--executor", default="local", choices=["local", "ray"],
+                   help="where children are evaluated: in-process, or Ray workers (pip install ganas[ray])")
+    s.add_argument("--workers", type=int, default=None, help="children evaluated at once (local: threads; default 1; ray: 2)")
+    s.add_argument("--ray-address", default=None,
+                   help="join a running Ray cluster: auto or HOST:PORT (default: a local instance in --out)")
+    s.add_argument("--child-threads", type=int, default=1, help="torch threads (and Ray CPUs) per child")
     s.add_argument("--json", action="store_true")
     _add_common(s)
     s.set_defaults(func=cmd_search)

@@ -4,7 +4,12 @@
 - ``Strategy``: proposes architectures and receives results. Nothing else: it imports
   no evaluator and no executor.
 - ``Evaluator``: turns an architecture into metrics (trains a child, or looks up a table).
-- ``Executor``: runs evaluations (in-process now; Ray later) -- one class each.
+- ``Executor``: runs evaluations (in-process, threads, or Ray workers) -- one class each.
+
+Strategies that keep stateful helpers elsewhere (the parameter server of
+``reinforce-ps``) get an ``ActorHost`` through ``Strategy.bind``: in-process objects
+with the local executor, Ray actors with the Ray executor. The strategy never knows
+which.
 
 An architecture is a tuple of choice indices, one per ``Decision`` of its space, in the
 space's fixed decision order. ``SearchSpace.to_string`` gives the canonical string
@@ -16,7 +21,7 @@ from __future__ import annotations
 import random
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator, Protocol, Sequence
 
 from torch import nn
 
@@ -108,8 +113,60 @@ class SearchSpace(ABC):
         raise NotImplementedError
 
 
+class Call(Protocol):
+    """The pending result of a call on an actor."""
+
+    def result(self) -> Any: ...
+
+    def done(self) -> bool: ...
+
+
+class ActorRef(Protocol):
+    def call(self, method: str, *args: Any) -> Call: ...
+
+
+class ActorHost(Protocol):
+    """Where a strategy may place stateful helpers (``spawn(cls, *args)``)."""
+
+    def spawn(self, cls: type, *args: Any, **kwargs: Any) -> ActorRef: ...
+
+
+class _Now:
+    """An already finished call."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def result(self) -> Any:
+        return self.value
+
+    def done(self) -> bool:
+        return True
+
+
+class _LocalRef:
+    def __init__(self, obj: Any) -> None:
+        self.obj = obj
+
+    def call(self, method: str, *args: Any) -> _Now:
+        return _Now(getattr(self.obj, method)(*args))
+
+
+class InProcessHost:
+    """The ``ActorHost`` of in-process execution: plain objects, calls run at once."""
+
+    def spawn(self, cls: type, *args: Any, **kwargs: Any) -> _LocalRef:
+        return _LocalRef(cls(*args, **kwargs))
+
+
 class Strategy(ABC):
-    """Proposes architectures (``ask``) and receives their results (``tell``)."""
+    """Proposes architectures (``ask``) and receives their results (``tell``).
+
+    The search loop asks whenever a worker is free and tells each result as it arrives
+    (in arrival order, which with several workers is not the order of the asks).
+    ``ask`` may return None: "nothing until more results arrive" (a synchronous
+    parameter server at its barrier); the loop then waits for a result.
+    """
 
     name: str = ""
 
@@ -118,7 +175,11 @@ class Strategy(ABC):
         self.seed = seed
 
     @abstractmethod
-    def ask(self) -> Arch: ...
+    def ask(self) -> Arch | None: ...
+
+    def bind(self, host: ActorHost) -> None:
+        """Called by the search loop, before any state is loaded, with the executor's
+        actor host. Most strategies keep everything in-process and ignore it."""
 
     @abstractmethod
     def tell(self, arch: Arch, reward: float) -> None: ...
@@ -141,7 +202,20 @@ class EvalResult:
 
 
 class Evaluator(ABC):
+    """Turns an architecture into an ``EvalResult``.
+
+    The worker that runs it decides where: it calls ``place(device)`` once before its
+    first evaluation. ``placement_keys`` name the settings ``place`` changes; a resumed
+    search may differ in them (a CPU search may move onto GPU workers). An evaluator is
+    pickled to every worker, so it must not carry loaded data when pickled (load it
+    lazily, once per worker).
+    """
+
     name: str = ""
+    placement_keys: tuple[str, ...] = ()
+
+    def place(self, device: str) -> None:
+        """Run on ``device`` ("cpu", "cuda", "cuda:1"...). Default: nothing to place."""
 
     @abstractmethod
     def evaluate(self, space: SearchSpace, arch: Arch, seed: int = 0) -> EvalResult: ...

@@ -71,6 +71,26 @@ def setup(space: str, strategy: str, *, data: str | None = None, benchmark: str 
     return Setup(sp, evaluator, routed)
 
 
+def make_executor(executor: str = "local", workers: int | None = None, ray_address: str | None = None,
+                  child_threads: int = 1) -> Any:
+    """The executor a search evaluates its children on: ``local`` (in-process; ``workers``
+    threads, default 1) or ``ray`` (``workers`` Ray workers, default 2; a local instance
+    inside the search directory, or the cluster at ``ray_address``: ``auto`` or HOST:PORT)."""
+    from ..nas.executors import make_executor as make
+
+    if workers is not None and workers < 1:
+        raise ConfigError(f"--workers must be >= 1, got {workers}")
+    if child_threads < 1:
+        raise ConfigError(f"--child-threads must be >= 1, got {child_threads}")
+    if executor == "local":
+        if ray_address:
+            raise ConfigError("--ray-address needs --executor ray")
+        return make("local", workers=workers or 1)
+    if executor == "ray":
+        return make("ray", workers=workers or 2, address=ray_address, child_threads=child_threads)
+    raise ConfigError(f"unknown executor {executor!r}; valid: local, ray")
+
+
 def search(space: str, strategy: str, out: str | Path, budget: int, *, data: str | None = None,
            benchmark: str | None = None, dataset: str = "cifar10", seed: int = 0,
            sets: Mapping[str, Any] | None = None, executor: Any = None):

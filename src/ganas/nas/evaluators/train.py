@@ -6,7 +6,8 @@ the reward is accuracy on a held-out part of the TRAINING split; the test split 
 read during a search (``retrain`` reports test accuracy afterwards).
 
 - Data: the training split of ``data_spec`` is loaded once per evaluator and kept in
-  memory; the validation part is a fixed permutation (``split_seed``), the same for every
+  memory; a pickled evaluator (what a search ships to each worker) leaves the data
+  behind, so every worker loads it once, on its first evaluation; the validation part is a fixed permutation (``split_seed``), the same for every
   child, so rewards are comparable.
 - Recipe: ``common.TrainSettings`` (NAS-Bench-201's SGD/cosine by default; Adam for tiny
   budgets), the same for every child.
@@ -18,6 +19,7 @@ read during a search (``retrain`` reports test accuracy afterwards).
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from typing import Any
 
@@ -37,12 +39,20 @@ class TrainEvaluator(Evaluator):
     """
 
     name = "train"
+    placement_keys = ("device",)
 
     def __init__(self, data_spec: str = "digits", epochs: int = 1, **options: Any) -> None:
         self.settings = make_settings({"data_spec": data_spec, "epochs": epochs, **options})
         if self.settings.val_fraction <= 0.0:
             raise ConfigError(f"train evaluator: val_fraction must be in (0, 1), got {self.settings.val_fraction}")
         self._data: tuple[LabelledData, LabelledData] | None = None
+
+    def place(self, device: str) -> None:
+        """Train on ``device`` (the worker's choice; a resumed search may change it)."""
+        self.settings = dataclasses.replace(self.settings, device=device)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_data": None}  # the data are loaded again by each worker
 
     @property
     def input_shape(self) -> tuple[int, int, int]:

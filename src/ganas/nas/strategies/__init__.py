@@ -30,3 +30,4 @@ def make_strategy(name: str, space: SearchSpace, seed: int = 0,
     if isinstance(cls, type) and issubclass(cls, SeededStrategy):
         return cls(space, seed=seed, config=make_config(cls, overrides))
     return STRATEGIES.create(name, space, seed=seed, **dict(overrides or {}))
+from .. import param_server  # noqa: E402,F401  (registers reinforce-ps; it builds on reinforce)

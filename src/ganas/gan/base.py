@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from ..registry import Registry
+from ..utils import count_params  # noqa: F401  (re-exported: ganas.gan.count_params)
 
 
 @dataclass
@@ -87,7 +88,3 @@ class GANMethod(nn.Module):
 
 
 METHODS: Registry[GANMethod] = Registry("method")
-
-
-def count_params(m: nn.Module) -> int:
-    return sum(p.numel() for p in m.parameters())

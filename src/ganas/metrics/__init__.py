@@ -8,6 +8,7 @@ from .frechet import FrechetReference, fd_infinity, feature_stats, frechet_dista
 from .gan_metrics import evaluate_generator, fd_at_matched_sizes
 from .inception import InceptionV3Features, inception_extractor, load_inception
 from .prdc import knn_radii, prdc, precision_recall
+from .selfsup import SelfSupConfig, SelfSupFeatures, get_selfsup
 
 __all__ = [
     "FEATURES",
@@ -16,6 +17,8 @@ __all__ = [
     "FrechetReference",
     "NeedsLabelsError",
     "InceptionV3Features",
+    "SelfSupConfig",
+    "SelfSupFeatures",
     "SmallClassifier",
     "TrainedClassifier",
     "evaluate_generator",
@@ -24,6 +27,7 @@ __all__ = [
     "feature_stats",
     "frechet_distance",
     "get_classifier",
+    "get_selfsup",
     "inception_extractor",
     "knn_radii",
     "load_classifier",

@@ -15,14 +15,14 @@ are scored at *the same* sizes against *the same* reference:
 - ``fd_real_floor`` = FD(P, A): what a perfect generator drawing m real images scores.
 - ``fd`` = the mean of FD(C_i, A) over the ``n // m`` disjoint chunks C_i of m fakes:
   the fakes at exactly the probe's size, using every drawn sample.
-- Both are averaged over ``fd_repeats`` random (P, A) splits; ``fd_real_floor_std`` is
-  the standard deviation of the floor over those splits (its noise). A generator whose
-  samples are indistinguishable from held-out real images scores ``fd`` within that
-  noise of ``fd_real_floor``.
 - ``fd_inf`` / ``fd_inf_real_floor``: the bias-corrected FD-infinity (Chong & Forsyth
-  2020; ``frechet.fd_infinity``) of all n fakes and of the probe, against the reference
-  A of the first split. Both keep A's own finite-size bias, so compare them with each
-  other, not with zero. None when the samples are too few for the feature dimension
+  2020; ``frechet.fd_infinity``) of all n fakes and of the probe, against A. Both keep
+  A's own finite-size bias, so compare them with each other, not with zero.
+- Everything is averaged over ``fd_repeats`` random (P, A) splits (default 5; 1 for
+  features wider than 512, e.g. Inception's 2048, where one FD takes seconds);
+  ``fd_real_floor_std`` is the standard deviation of the floor over those splits (its
+  noise). A generator whose samples are indistinguishable from held-out real images
+  scores ``fd`` within that noise of ``fd_real_floor``. None when the samples are too few for the feature dimension
   (fewer than about D/2).
 
 NOTE: the previous version scored all n fakes against A while the floor used m < n
@@ -88,37 +88,36 @@ def _fd_inf(features: torch.Tensor, reference: FrechetReference, seed: int) -> O
 
 
 def fd_at_matched_sizes(
-    real: torch.Tensor, fake: torch.Tensor, n_probe: int, repeats: int = 5, seed: int = 0
+    real: torch.Tensor, fake: torch.Tensor, n_probe: int, repeats: Optional[int] = None, seed: int = 0
 ) -> dict[str, Any]:
     """FD of ``fake`` (n, D) and of a real probe, both at ``n_probe`` samples, against the
-    rest of ``real`` (N, D), over ``repeats`` random splits; FD-infinity on the first split
-    (see the module docstring)."""
+    rest of ``real`` (N, D), and their FD-infinity, averaged over ``repeats`` random splits
+    (None: 5, or 1 when D > 512 where each FD costs seconds); see the module docstring."""
     n_real, n = real.shape[0], fake.shape[0]
     if not 2 <= n_probe <= min(n, n_real - 2):
         raise GanasError(f"fd_at_matched_sizes: probe size {n_probe} does not fit {n} fakes and {n_real} real features")
+    if repeats is None:
+        repeats = 5 if real.shape[1] <= 512 else 1
     chunks = n // n_probe
     gen = torch.Generator().manual_seed(seed)
-    fds, floors = [], []
-    first: Optional[tuple[FrechetReference, torch.Tensor]] = None
-    for _ in range(max(1, repeats)):
+    rows = []
+    for r in range(max(1, repeats)):
         perm = torch.randperm(n_real, generator=gen)
         probe, ref = real[perm[:n_probe]], real[perm[n_probe:]]  # disjoint
         reference = FrechetReference(ref)
-        floors.append(reference.distance(probe))
-        fds.append(float(np.mean([reference.distance(fake[i * n_probe : (i + 1) * n_probe]) for i in range(chunks)])))
-        first = first or (reference, probe)
-    assert first is not None
-    reference, probe = first
+        fd = np.mean([reference.distance(fake[i * n_probe : (i + 1) * n_probe]) for i in range(chunks)])
+        rows.append((fd, reference.distance(probe), _fd_inf(fake, reference, seed + r), _fd_inf(probe, reference, seed + r)))
+    fds, floors, infs, inf_floors = zip(*rows)
     return {
         "fd": float(np.mean(fds)),
         "fd_real_floor": float(np.mean(floors)),
         "fd_real_floor_std": float(np.std(floors, ddof=1)) if len(floors) > 1 else 0.0,
-        "fd_inf": _fd_inf(fake, reference, seed),
-        "fd_inf_real_floor": _fd_inf(probe, reference, seed),
+        "fd_inf": None if None in infs else float(np.mean(infs)),
+        "fd_inf_real_floor": None if None in inf_floors else float(np.mean(inf_floors)),
         "n_floor": int(n_probe),
         "n_ref": int(n_real - n_probe),
         "fd_chunks": int(chunks),
-        "fd_repeats": len(floors),
+        "fd_repeats": len(rows),
     }
 
 
@@ -138,7 +137,7 @@ def evaluate_generator(
     device: str | torch.device = "cpu",
     extractor: str | FeatureExtractor = "classifier",
     extractor_options: Optional[dict[str, Any]] = None,
-    fd_repeats: int = 5,
+    fd_repeats: Optional[int] = None,
     progress: Optional[bool] = None,
 ) -> dict[str, Any]:
     """Score ``sample_fn`` (``m -> (m, channels, image_size, image_size)`` images in [-1, 1]).

@@ -7,20 +7,7 @@ from ganas.data import DataOptions, make_dataset
 from ganas.metrics import evaluate_generator, fd_at_matched_sizes, get_classifier
 from ganas.train.supervised import load_split
 
-
-class HalfOfTest(torch.utils.data.Dataset):
-    """One half (``part`` 0 or 1, seeded permutation) of a dataset's test split."""
-
-    def __init__(self, ds, part: int) -> None:
-        perm = torch.randperm(len(ds), generator=torch.Generator().manual_seed(0))
-        self.ds, self.index = ds, perm[part::2].sort().values.tolist()
-        self.class_names, self.num_classes = ds.class_names, ds.num_classes
-
-    def __len__(self) -> int:
-        return len(self.index)
-
-    def __getitem__(self, i: int):
-        return self.ds[self.index[i]]
+from metrics_toydata import HalfOfTest, replay
 
 
 def test_held_out_real_images_score_within_the_floor_noise(tmp_path, tiny_config):
@@ -35,14 +22,7 @@ def test_held_out_real_images_score_within_the_floor_noise(tmp_path, tiny_config
 
     held = HalfOfTest(make_dataset(spec, "test", DataOptions(image_size=size, channels=1)), 1)
     images = torch.stack([held[i]["image"] for i in range(len(held))])  # (M, 1, size, size)
-    pos = [0]
-
-    def replay(m: int) -> torch.Tensor:
-        out = images[pos[0] : pos[0] + m]
-        pos[0] += m
-        return out
-
-    real = evaluate_generator(replay, spec, size, 1, n=len(images), batch=100, cache_dir=tmp_path,
+    real = evaluate_generator(replay(images), spec, size, 1, n=len(images), batch=100, cache_dir=tmp_path,
                               config=tiny_config, dataset_fn=data)
     clf = get_classifier(spec, size, 1, tmp_path, tiny_config, data)
     assert list(real["coverage"]) == clf.class_names == held.class_names

@@ -182,3 +182,10 @@ def test_pixels_round_trip():
     assert from_pixels(q).min() == -1 and from_pixels(q).max() == 1
     net = SmallClassifier(1, 3, width=8, feature_dim=16).eval()
     torch.testing.assert_close(net(q), net(from_pixels(q)))
+
+
+def test_progress_bar_while_training(tmp_path, fake_data, tiny_config, capsys):
+    get_classifier(SPEC, 12, 1, tmp_path, tiny_config, fake_data, progress=True)
+    assert "metric classifier" in capsys.readouterr().err  # tqdm writes to stderr
+    get_classifier(SPEC, 12, 1, tmp_path / "quiet", tiny_config, fake_data, progress=False)
+    assert "metric classifier" not in capsys.readouterr().err

@@ -39,7 +39,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from ..errors import CheckpointError, DataError, NonFiniteLossError
+from ..errors import CheckpointError, DataError
 from ..train import supervised
 from ..train.supervised import DatasetFn, LabelledData, from_pixels, open_split, read_split
 from .cache import base_key, cache_path, dataset_fingerprint, load_network, resolve_cache_dir, save_network
@@ -179,12 +179,7 @@ def fit_selfsup(
         x = from_pixels(data.pixels[idx].to(device))  # (B, C, H, W) in [-1, 1]
         views = [augment(x, config, gen).contiguous(memory_format=torch.channels_last) for _ in range(2)]
         loss = nt_xent(model(views[0]), model(views[1]), config.temperature)
-        if not torch.isfinite(loss):
-            raise NonFiniteLossError(f"self-supervised features: loss is {loss.item()} at step {step}")
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        sched.step()
+        supervised.optimizer_step(loss, opt, sched, f"self-supervised features: loss is {{}} at step {step}")
         if step % 20 == 0:
             bar.set_postfix(loss=f"{float(loss.detach()):.3f}")
     return model.eval()

@@ -211,6 +211,17 @@ def warn_if_few_classes(data: LabelledData, what: str = "") -> None:
 Augment = Callable[[Tensor, torch.Generator], Tensor]
 
 
+def optimizer_step(loss: Tensor, optimizer: torch.optim.Optimizer, scheduler: Any, where: str) -> None:
+    """One optimisation step on ``loss``, refusing a NaN/inf loss (``where.format(loss)``
+    names the place in NonFiniteLossError); the scheduler steps every iteration."""
+    if not torch.isfinite(loss):
+        raise NonFiniteLossError(where.format(loss.item()))
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    scheduler.step()
+
+
 def fit(
     model: nn.Module,
     data: LabelledData,
@@ -250,12 +261,7 @@ def fit(
                 if augment is not None:
                     x = augment(x, gen)
                 loss = F.cross_entropy(model(x), data.labels[idx].to(device))  # logits (B, K)
-                if not torch.isfinite(loss):
-                    raise NonFiniteLossError(f"{what}: loss is {loss.item()} at epoch {epoch}, step {step}")
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                sched.step()
+                optimizer_step(loss, optimizer, sched, f"{what}: loss is {{}} at epoch {epoch}, step {step}")
                 losses.append(loss.detach())
                 step += 1
                 bar.update(1)

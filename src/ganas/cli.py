@@ -302,7 +302,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--n", type=int, default=EVAL_N, help=f"samples (default {EVAL_N}, as --eval-every)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--features", default="classifier",
-                   help="feature extractor for FD and precision/recall: classifier (default) or inception")
+                   help="feature extractor for FD and precision/recall: classifier (default; labelled data), "
+                        "selfsup (trained without labels on the dataset itself) or inception")
     s.add_argument("--weights", help="local weights file of the inception extractor (or $GANAS_INCEPTION_WEIGHTS)")
     s.add_argument("--json", action="store_true")
     _add_common(s, sets=False)

@@ -64,3 +64,31 @@ def sampler(seed: int, only: int | None = None, size: int = 12):
         return torch.stack(ds.images)  # (m, 1, size, size)
 
     return sample
+
+
+class HalfOfTest(torch.utils.data.Dataset):
+    """One half (``part`` 0 or 1, seeded permutation) of a dataset, e.g. a test split: one
+    half the metrics' reference, the other held out as a "generator" of real images."""
+
+    def __init__(self, ds, part: int) -> None:
+        perm = torch.randperm(len(ds), generator=torch.Generator().manual_seed(0))
+        self.ds, self.index = ds, perm[part::2].sort().values.tolist()
+        self.class_names, self.num_classes = ds.class_names, ds.num_classes
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        return self.ds[self.index[i]]
+
+
+def replay(images: torch.Tensor):
+    """A 'generator' handing out ``images`` (N, C, H, W) in order."""
+    pos = [0]
+
+    def sample(m: int) -> torch.Tensor:
+        out = images[pos[0] : pos[0] + m]
+        pos[0] += m
+        return out
+
+    return sample

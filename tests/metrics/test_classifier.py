@@ -2,13 +2,13 @@ import pytest
 import torch
 
 from ganas.errors import CheckpointError, DataError, UnknownNameError
-from ganas.metrics import FEATURES, FeatureExtractor, get_classifier, load_classifier
+from ganas.metrics import FEATURES, FeatureExtractor, NeedsLabelsError, get_classifier, load_classifier
 from ganas.metrics.classifier import SmallClassifier, cache_path, from_pixels, to_pixels
 
 SPEC = "toy3"
 
 
-def test_train_scores_on_test_split_and_caches(tmp_path, fake_data, tiny_config):
+def test_train_scores_on_test_split_and_caches(tmp_path, fake_data, tiny_config, monkeypatch):
     clf = get_classifier(SPEC, 12, 1, tmp_path, tiny_config, fake_data)
     assert fake_data.calls == [(SPEC, "train"), (SPEC, "test")]
     assert clf.class_names == ["hbar", "vbar", "box"]
@@ -22,8 +22,12 @@ def test_train_scores_on_test_split_and_caches(tmp_path, fake_data, tiny_config)
     torch.testing.assert_close(probs.sum(dim=1), torch.ones(5))
     assert isinstance(clf, FeatureExtractor) and clf.feature_dim == 16
 
+    def no_training(*a, **k):
+        raise AssertionError("trained again despite a cache hit")
+
+    monkeypatch.setattr("ganas.metrics.classifier.fit_classifier", no_training)
     again = get_classifier(SPEC, 12, 1, tmp_path, tiny_config, fake_data)
-    assert len(fake_data.calls) == 2  # cache hit: no data read, no training
+    assert again.path == clf.path  # cache hit: the datasets are opened (fingerprinted), nothing trained
     assert again.accuracy == clf.accuracy and again.class_names == clf.class_names
     torch.testing.assert_close(again.features(x), feats)
 
@@ -113,8 +117,55 @@ def test_unlabelled_dataset_is_refused(tmp_path, tiny_config):
         ds.labels = [-1] * 10
         return ds
 
-    with pytest.raises(DataError, match="labelled"):
+    with pytest.raises(NeedsLabelsError, match=r"no class labels.*--features selfsup"):
         get_classifier("nolabels", 12, 1, tmp_path, tiny_config, unlabelled)
+    assert issubclass(NeedsLabelsError, DataError)
+
+
+def _write_folder(root, classes, seed, size=12, per_class=12):
+    """An ImageFolder tree ``root/{train,test}/<class>/*.png`` of noisy bars/boxes."""
+    from PIL import Image
+
+    from metrics_toydata import draw
+
+    gen = torch.Generator().manual_seed(seed)
+    for split, n in (("train", per_class), ("test", per_class // 2)):
+        for c, label in classes.items():
+            d = root / split / c
+            d.mkdir(parents=True, exist_ok=True)
+            for i in range(n):
+                img = ((draw(label, size, gen)[0] + 1) * 127.5).round().to(torch.uint8).numpy()
+                Image.fromarray(img, "L").save(d / f"{i}.png")
+
+
+def test_two_folders_behind_one_relative_spec_get_their_own_classifier(tmp_path, tiny_config, monkeypatch):
+    cache = tmp_path / "cache"
+    _write_folder(tmp_path / "a" / "data", {"hbar": 0, "vbar": 1}, seed=0)
+    _write_folder(tmp_path / "b" / "data", {"box": 2, "hbar": 0, "vbar": 1}, seed=1)
+    monkeypatch.chdir(tmp_path / "a")
+    first = get_classifier("folder:data", 12, 1, cache, tiny_config)
+    monkeypatch.chdir(tmp_path / "b")
+    second = get_classifier("folder:data", 12, 1, cache, tiny_config)
+    assert first.class_names == ["hbar", "vbar"] and second.class_names == ["box", "hbar", "vbar"]
+    assert first.path != second.path and len(list(cache.glob("*.pt"))) == 2
+    assert get_classifier("folder:data", 12, 1, cache, tiny_config).path == second.path  # a hit, still b's
+    # the same folder with one file rewritten: a new classifier
+    f = tmp_path / "b" / "data" / "train" / "box" / "0.png"
+    f.write_bytes((tmp_path / "b" / "data" / "train" / "hbar" / "1.png").read_bytes())
+    assert get_classifier("folder:data", 12, 1, cache, tiny_config).path not in (first.path, second.path)
+
+
+def test_key_holds_the_ganas_version(tmp_path, fake_data, tiny_config, monkeypatch):
+    one = get_classifier(SPEC, 12, 1, tmp_path, tiny_config, fake_data)
+    monkeypatch.setattr("ganas.metrics.cache.__version__", "99.0")
+    two = get_classifier(SPEC, 12, 1, tmp_path, tiny_config, fake_data)
+    assert one.path != two.path and two.meta["key"]["ganas"] == "99.0"
+
+
+def test_single_class_folder_is_refused_with_the_alternative(tmp_path, tiny_config):
+    _write_folder(tmp_path / "faces", {"all": 2}, seed=0)
+    with pytest.raises(NeedsLabelsError, match=r"single class \('all'\).*--features selfsup"):
+        get_classifier(f"folder:{tmp_path / 'faces'}", 12, 1, tmp_path / "cache", tiny_config)
 
 
 def test_network_shapes_and_input_resize():
@@ -131,3 +182,10 @@ def test_pixels_round_trip():
     assert from_pixels(q).min() == -1 and from_pixels(q).max() == 1
     net = SmallClassifier(1, 3, width=8, feature_dim=16).eval()
     torch.testing.assert_close(net(q), net(from_pixels(q)))
+
+
+def test_progress_bar_while_training(tmp_path, fake_data, tiny_config, capsys):
+    get_classifier(SPEC, 12, 1, tmp_path, tiny_config, fake_data, progress=True)
+    assert "metric classifier" in capsys.readouterr().err  # tqdm writes to stderr
+    get_classifier(SPEC, 12, 1, tmp_path / "quiet", tiny_config, fake_data, progress=False)
+    assert "metric classifier" not in capsys.readouterr().err

@@ -20,6 +20,8 @@ def test_keys_and_sizes(run):
     out = run(sampler(100))
     assert set(out) >= {"fd", "fd_real_floor", "coverage", "confidence", "precision", "recall", "classifier_accuracy", "n"}
     assert out["n"] == 60 and out["n_floor"] == 60 and out["n_ref"] == 60 and out["n_pr"] == 60
+    assert out["fd_chunks"] == 1 and out["fd_repeats"] == 5 and out["fd_real_floor_std"] > 0
+    assert out["fd_inf"] is not None and out["fd_inf_real_floor"] is not None
     assert list(out["coverage"]) == CLASSES
     assert sum(out["coverage"].values()) == pytest.approx(1.0)
     assert 1 / 3 <= out["confidence"] <= 1.0
@@ -50,7 +52,20 @@ def test_noise_generator_scores_badly(run):
 
 def test_floor_probe_shrinks_when_test_split_is_small(run):
     out = run(sampler(100), n=90, batch=40)  # the test split has 120 images
-    assert out["n_floor"] == 60 and out["n_ref"] == 60 and out["n_pr"] == 90
+    assert out["n_floor"] == 60 and out["n_ref"] == 60 and out["n_pr"] == 90 and out["fd_chunks"] == 1
+
+
+def test_fresh_real_images_score_within_the_floor_noise_at_any_n(run):
+    """FD is biased upward at small n: the floor and FD must use the same sample sizes.
+    With 4x more fakes than the probe (the case where the old code scored real images at
+    about half the floor), samples of the true distribution still score at the floor."""
+    good = run(sampler(100), n=240, batch=80)  # test split: 120 -> probe 60, reference 60
+    assert good["n_floor"] == 60 and good["fd_chunks"] == 4
+    noise = max(3 * good["fd_real_floor_std"], 0.1 * good["fd_real_floor"])
+    assert abs(good["fd"] - good["fd_real_floor"]) < noise
+    shifted = run(lambda m: (sampler(300)(m) + 0.15).clamp(-1, 1), n=240, batch=80)  # brighter: a degraded generator
+    assert shifted["fd"] > good["fd_real_floor"] + noise
+    assert shifted["fd_inf"] > good["fd_inf_real_floor"]
 
 
 def test_bad_samples_are_refused(run):

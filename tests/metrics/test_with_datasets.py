@@ -4,27 +4,41 @@ import pytest
 import torch
 
 from ganas.data import DataOptions, make_dataset
-from ganas.metrics import evaluate_generator, get_classifier
+from ganas.metrics import evaluate_generator, fd_at_matched_sizes, get_classifier
+from ganas.train.supervised import load_split
+
+from metrics_toydata import HalfOfTest, replay
 
 
-@pytest.mark.parametrize("spec,size,epochs", [("digits", 8, 3), ("shapes?n=300&view=label_map", 16, 10)])
-def test_real_train_images_score_near_the_floor(spec, size, epochs, tmp_path, tiny_config):
-    tiny_config.epochs = epochs
-    train = make_dataset(spec, "train", DataOptions(image_size=size, channels=1))
-    images = torch.stack([train[i]["image"] for i in range(len(train))])  # (N, 1, size, size)
-    pos = [0]
+def test_held_out_real_images_score_within_the_floor_noise(tmp_path, tiny_config):
+    """Real images neither the classifier nor the reference has seen, fed in as the
+    "generator", score FD within the real-vs-real floor's noise; noisy or blurred ones do not."""
+    spec, size = "digits?test_fraction=0.5", 8  # 898 train / 899 test images
+    tiny_config.epochs = 3
 
-    def real_sampler(m: int) -> torch.Tensor:  # a "generator" replaying unseen-by-reference real images
-        out = images[pos[0] : pos[0] + m]
-        pos[0] += m
-        return out
+    def data(s, split, options):  # the reference is half of the test split; the other half is held out
+        ds = make_dataset(s, split, options)
+        return ds if split == "train" else HalfOfTest(ds, 0)
 
-    out = evaluate_generator(real_sampler, spec, size, 1, n=100, batch=50, cache_dir=tmp_path, config=tiny_config)
-    noise = evaluate_generator(
-        lambda m: torch.rand(m, 1, size, size) * 2 - 1, spec, size, 1, n=100, batch=50, cache_dir=tmp_path, config=tiny_config
-    )
-    clf = get_classifier(spec, size, 1, tmp_path, tiny_config)
-    assert list(out["coverage"]) == clf.class_names == train.class_names
-    assert out["classifier_accuracy"] == clf.accuracy > 1.5 / len(clf.class_names)  # well above chance
-    assert out["fd"] < noise["fd"] and out["precision"] > noise["precision"]
-    assert out["fd"] < 5 * out["fd_real_floor"] + 1e-3
+    held = HalfOfTest(make_dataset(spec, "test", DataOptions(image_size=size, channels=1)), 1)
+    images = torch.stack([held[i]["image"] for i in range(len(held))])  # (M, 1, size, size)
+    real = evaluate_generator(replay(images), spec, size, 1, n=len(images), batch=100, cache_dir=tmp_path,
+                              config=tiny_config, dataset_fn=data)
+    clf = get_classifier(spec, size, 1, tmp_path, tiny_config, data)
+    assert list(real["coverage"]) == clf.class_names == held.class_names
+    assert real["classifier_accuracy"] == clf.accuracy > 1.5 / len(clf.class_names)  # well above chance
+    assert real["n"] == len(images) > real["n_floor"] > 200  # more fakes than probe images
+    noise = max(3 * real["fd_real_floor_std"], 0.1 * real["fd_real_floor"])
+    assert abs(real["fd"] - real["fd_real_floor"]) < noise
+
+    # degraded images against the same reference, splits and seeds as evaluate_generator's
+    reference = clf.embed(load_split(spec, "test", size, 1, dataset_fn=data).pixels)[0]  # (N, D)
+    g = torch.Generator().manual_seed(0)
+    noisy = (images + 0.5 * torch.randn(images.shape, generator=g)).clamp(-1, 1)
+    blurred = torch.nn.functional.avg_pool2d(images, 3, stride=1, padding=1, count_include_pad=False)
+    again = fd_at_matched_sizes(reference, clf.features(images), real["n_floor"])
+    assert again["fd"] == pytest.approx(real["fd"]) and again["fd_real_floor"] == pytest.approx(real["fd_real_floor"])
+    for bad in (blurred, noisy):
+        res = fd_at_matched_sizes(reference, clf.features(bad), real["n_floor"])
+        assert res["fd"] > real["fd_real_floor"] + noise
+        assert res["fd_inf"] > real["fd_inf_real_floor"] + noise

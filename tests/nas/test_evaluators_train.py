@@ -273,3 +273,83 @@ def test_best_from_search_reads_a_real_search_run(tmp_path: Path) -> None:
     journal = [json.loads(x) for x in (tmp_path / "run" / "journal.jsonl").read_text().splitlines()]
     assert sp.name == "nb201" and sp.settings.C == 4
     assert sp.to_string(arch) == max(journal, key=lambda e: e["reward"])["arch"] == space.to_string(res.best_arch)
+
+
+# -- max_train / max_test on a class-sorted folder ---------------------------------------
+
+
+def _class_sorted_folder(root: Path, per_class: int = 10) -> None:
+    """root/{train,test}/{a,b,c}/*.png: the files sort class by class (the CIFAR-10 export layout)."""
+    from PIL import Image
+
+    for split in ("train", "test"):
+        for k, name in enumerate("abc"):
+            (root / split / name).mkdir(parents=True)
+            for i in range(per_class):
+                Image.fromarray(torch.full((8, 8), 40 + 80 * k + i, dtype=torch.uint8).numpy(), "L").save(
+                    root / split / name / f"{i:02d}.png"
+                )
+
+
+def test_max_train_takes_a_seeded_stratified_subset(tmp_path: Path) -> None:
+    _class_sorted_folder(tmp_path / "data")
+    spec = f"folder:{tmp_path / 'data'}"
+    full = load_split(spec, "train", 8, 1)
+    assert full.labels.tolist() == [0] * 10 + [1] * 10 + [2] * 10  # class-sorted: the first 9 are all "a"
+    sub = load_split(spec, "train", 8, 1, limit=9, seed=0)
+    assert len(sub) == 9 and torch.bincount(sub.labels).tolist() == [3, 3, 3]
+    again = load_split(spec, "train", 8, 1, limit=9, seed=0)
+    other = load_split(spec, "train", 8, 1, limit=9, seed=1)
+    assert torch.equal(sub.pixels, again.pixels) and not torch.equal(sub.pixels, other.pixels)
+    rows = {tuple(x.flatten().tolist()) for x in full.pixels}
+    assert all(tuple(x.flatten().tolist()) in rows for x in sub.pixels)  # real items, none made up
+    # the evaluator and retrain take the subset too
+    ev = TrainEvaluator(data_spec=spec, epochs=1, batch_size=4, image_size=8, channels=1, val_fraction=0.25,
+                        max_train=12, split_seed=3)
+    train, val = ev.data()
+    assert len(train) + len(val) == 12 and torch.cat([train.labels, val.labels]).bincount().tolist() == [4, 4, 4]
+
+
+def test_a_split_with_one_class_warns(tmp_path: Path) -> None:
+    _class_sorted_folder(tmp_path / "data")
+    spec = f"folder:{tmp_path / 'data'}"
+    with pytest.warns(RuntimeWarning, match=r"train split \(a subset of 1\) holds 1 class"):
+        load_split(spec, "train", 8, 1, limit=1)
+    import shutil
+    import warnings
+
+    for name in "bc":
+        shutil.rmtree(tmp_path / "data" / "train" / name)
+    with pytest.warns(RuntimeWarning, match=r"the train split holds 1 class\(es\); a classifier"):
+        load_split(spec, "train", 8, 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_split(spec, "test", 8, 1, limit=3)  # three classes: no warning
+
+
+def test_stratified_subset_sizes() -> None:
+    import numpy as np
+
+    from ganas.train.supervised import stratified_subset
+
+    labels = np.array([0] * 50 + [1] * 30 + [2] * 20)
+    for limit in (1, 7, 10, 33, 99, 100, 150):
+        idx = stratified_subset(labels, limit, seed=0)
+        assert len(idx) == min(limit, 100) and len(set(idx.tolist())) == len(idx) and (np.diff(idx) > 0).all()
+        counts = np.bincount(labels[idx], minlength=3)
+        assert (np.abs(counts - np.array([0.5, 0.3, 0.2]) * min(limit, 100)) < 1).all()  # proportional
+
+
+def test_one_device_resolver_one_count_params_one_training_loop(spy, space) -> None:
+    import ganas.gan
+    import ganas.nas.evaluators.common as common
+    import ganas.nas.flops
+    import ganas.train.config
+    import ganas.utils
+    from ganas.train import supervised
+
+    assert common.resolve_device is ganas.train.config.resolve_device  # one meaning of "auto"
+    assert ganas.gan.count_params is ganas.nas.flops.count_params is ganas.utils.count_params
+    assert common.accuracy is supervised.accuracy and common.LabelledData is supervised.LabelledData
+    with pytest.raises(ConfigError, match="not a torch device"):
+        evaluator(device="gpu0").evaluate(space, space.from_string(CELL))

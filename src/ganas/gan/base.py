@@ -18,6 +18,7 @@ from torch import nn
 
 from ..errors import ConfigError
 from ..registry import Registry
+from ..utils import count_params  # noqa: F401  (re-exported: ganas.gan.count_params)
 
 #: the evaluations ``ganas eval`` knows (one function per kind in ``metrics/``)
 EVALUATIONS: tuple[str, ...] = ("unconditional", "paired", "unpaired", "attributes", "text")
@@ -191,7 +192,3 @@ def require_latent(method: GANMethod | type[GANMethod], command: str) -> None:
 
 
 METHODS: Registry[GANMethod] = Registry("method")
-
-
-def count_params(m: nn.Module) -> int:
-    return sum(p.numel() for p in m.parameters())

@@ -7,16 +7,20 @@ need a large download and say little about 32x32 digits. Domain classifiers are 
 usual substitute for small datasets (e.g. the MNIST classifier of "Are GANs Created
 Equal?", Lucic et al. 2018, and the "Classifier FID"/mode-count scores built on it).
 NOTE: the numbers are therefore comparable only between runs that share the same
-classifier (same dataset spec, image size, channels and training config), which is
+classifier (same dataset contents, image size, channels and training config), which is
 exactly what the cache key holds.
 
-The classifier is cached as ``<cache>/<slug>-<hash>.pt`` where the hash covers the
-dataset spec, image size, channel count, the split it was fitted to ("train"), the split
-its accuracy was measured on ("test") and the training config. The file holds only
-tensors and plain values (loaded with ``torch.load(weights_only=True)``) plus a SHA-256
-digest of both, so a modified or truncated file is refused with ``CheckpointError``.
-The cache directory is ``cache_dir`` when given, else ``$GANAS_CACHE/classifiers``,
-else ``~/.cache/ganas/classifiers``.
+The classifier needs at least two labelled classes: on unlabelled or single-class data
+(the usual DCGAN case: a folder of faces or rooms) it would learn nothing and call
+every sample confident, so ``get_classifier`` refuses with ``NeedsLabelsError`` and
+points to the self-supervised extractor (``--features selfsup``, ``metrics/selfsup.py``).
+
+The classifier is cached (``metrics/cache.py``) under a hash of the dataset's resolved
+contents (train and test splits), image size, channel count, the split it was fitted to
+("train"), the split its accuracy was measured on ("test"), the training config and the
+ganas version; in ``cache_dir``, else ``$GANAS_CACHE/classifiers``, else
+``~/.cache/ganas/classifiers``. Training shows a tqdm bar (``progress``; by default only
+on a terminal).
 
 Measured with the default config (one CPU thread, 2-core machine shared with other jobs;
 load + train + score): ``mnist:`` t10k carve 8500/1500 at 32x32x1: 99.13% held-out in
@@ -27,34 +31,38 @@ load + train + score): ``mnist:`` t10k carve 8500/1500 at 32x32x1: 99.13% held-o
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import logging
-import os
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..data.base import DataOptions
-from ..errors import CheckpointError, DataError, NonFiniteLossError
-from ..fileio import atomic_write
+from ..errors import CheckpointError, DataError
+from ..train import supervised
+from ..train.supervised import DatasetFn, LabelledData, from_pixels, open_split, read_split, to_pixels
+from .cache import base_key, cache_path, dataset_fingerprint, load_network, resolve_cache_dir, save_network
 from .features import FEATURES
 
 log = logging.getLogger(__name__)
 
+__all__ = [
+    "ClassifierConfig", "DatasetFn", "NeedsLabelsError", "SmallClassifier", "TrainedClassifier", "cache_key",
+    "fit_classifier", "from_pixels", "get_classifier", "load_classifier", "to_pixels",
+]
+
 #: bump when the network or the file layout changes (old cache files then miss)
 FORMAT = "ganas-classifier"
-VERSION = 1
+VERSION = 2
 FIT_SPLIT, EVAL_SPLIT = "train", "test"
+CACHE_KIND = "classifiers"
 
-#: ``(spec, split, options) -> dataset``; defaults to ``ganas.data.make_dataset``
-DatasetFn = Callable[[str, str, DataOptions], Any]
+
+class NeedsLabelsError(DataError):
+    """The dataset has no labels or a single class: classifier features would be meaningless."""
 
 
 @dataclass
@@ -76,6 +84,27 @@ def _conv_bn(cin: int, cout: int) -> list[nn.Module]:
     return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
 
 
+def conv_trunk(channels: int, width: int) -> nn.Sequential:
+    """Three conv blocks (conv-BN-ReLU, max-pool), global average pooling:
+    (B, channels, H, W) -> (B, 4 * width). Shared by the classifier and ``selfsup``."""
+    w = width
+    return nn.Sequential(
+        *_conv_bn(channels, w), nn.MaxPool2d(2),
+        *_conv_bn(w, 2 * w), nn.MaxPool2d(2),
+        *_conv_bn(2 * w, 4 * w), *_conv_bn(4 * w, 4 * w),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+    )  # fmt: skip
+
+
+def fit_input(x: torch.Tensor, input_size: int) -> torch.Tensor:
+    """uint8 pixels or floats (B, C, H, W) -> floats in [-1, 1], box-filtered (area) down to
+    ``input_size`` when larger."""
+    x = from_pixels(x)
+    if max(x.shape[-2:]) > input_size:
+        x = F.interpolate(x, size=(input_size, input_size), mode="area")  # (B, C, s, s)
+    return x
+
+
 class SmallClassifier(nn.Module):
     """Three conv blocks (conv-BN-ReLU, max-pool), global average pooling, a
     ``feature_dim`` hidden layer (the features) and a linear classification head.
@@ -87,36 +116,15 @@ class SmallClassifier(nn.Module):
     ) -> None:
         super().__init__()
         self.input_size = input_size
-        w = width
-        self.body = nn.Sequential(
-            *_conv_bn(channels, w), nn.MaxPool2d(2),
-            *_conv_bn(w, 2 * w), nn.MaxPool2d(2),
-            *_conv_bn(2 * w, 4 * w), *_conv_bn(4 * w, 4 * w),
-            nn.AdaptiveAvgPool2d(1), nn.Flatten(),
-        )  # fmt: skip
-        self.embed = nn.Sequential(nn.Linear(4 * w, feature_dim), nn.BatchNorm1d(feature_dim), nn.ReLU(inplace=True))
+        self.body = conv_trunk(channels, width)
+        self.embed = nn.Sequential(nn.Linear(4 * width, feature_dim), nn.BatchNorm1d(feature_dim), nn.ReLU(inplace=True))
         self.head = nn.Linear(feature_dim, num_classes)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dtype == torch.uint8:
-            x = from_pixels(x)
-        if max(x.shape[-2:]) > self.input_size:
-            s = self.input_size
-            x = F.interpolate(x, size=(s, s), mode="area")  # (B, C, s, s), box-filtered
-        return self.embed(self.body(x))  # (B, C, H, W) -> (B, feature_dim)
+        return self.embed(self.body(fit_input(x, self.input_size)))  # (B, C, H, W) -> (B, feature_dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))  # (B, num_classes)
-
-
-def to_pixels(x: torch.Tensor) -> torch.Tensor:
-    """[-1, 1] floats -> uint8 0..255 (exact for 8-bit sources; 4x smaller in memory)."""
-    return ((x.float() + 1) * 127.5).round_().clamp_(0, 255).to(torch.uint8)
-
-
-def from_pixels(q: torch.Tensor) -> torch.Tensor:
-    """uint8 0..255 -> float32 in [-1, 1]."""
-    return q.float() / 127.5 - 1
 
 
 @dataclass
@@ -151,50 +159,10 @@ class TrainedClassifier:
         return self.embed(images)[0]
 
 
-# -- data ------------------------------------------------------------------------------
-
-
-def _default_dataset_fn(spec: str, split: str, options: DataOptions) -> Any:
-    from ..data import make_dataset  # the data package's spec parser and registry
-
-    return make_dataset(spec, split, options)
-
-
-def load_split(
-    spec: str, split: str, image_size: int, channels: int, dataset_fn: Optional[DatasetFn] = None
-) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
-    """All images of one split as uint8 pixels (N, C, H, W) (``from_pixels`` gives [-1, 1]),
-    their labels (N,) and the class names."""
-    options = DataOptions(image_size=image_size, channels=channels, crop="center", flip=False, normalize=True)
-    ds = (dataset_fn or _default_dataset_fn)(spec, split, options)
-    n = len(ds)
-    if n == 0:
-        raise DataError(f"dataset {spec!r} has an empty {split!r} split")
-    loader = torch.utils.data.DataLoader(ds, batch_size=512, shuffle=False, num_workers=0)
-    images, labels = [], []
-    for b in loader:
-        images.append(to_pixels(b["image"]))
-        labels.append(b["label"].long().reshape(-1))
-    x, y = torch.cat(images), torch.cat(labels)  # (N, C, H, W), (N,)
-    if tuple(x.shape[1:]) != (channels, image_size, image_size):
-        raise DataError(
-            f"dataset {spec!r} ({split}) gave images of shape {tuple(x.shape[1:])}, "
-            f"expected {(channels, image_size, image_size)}"
-        )
-    names = list(getattr(ds, "class_names", None) or [])
-    k = int(getattr(ds, "num_classes", 0) or len(names) or int(y.max()) + 1)
-    if int(y.min()) < 0 or int(y.max()) >= k:
-        raise DataError(
-            f"dataset {spec!r} ({split}) has labels outside 0..{k - 1} (found {int(y.min())}..{int(y.max())}); "
-            "the metric classifier needs a labelled dataset"
-        )
-    return x, y, names if len(names) == k else [str(i) for i in range(k)]
-
-
 # -- training --------------------------------------------------------------------------
 
 
-def _random_shift(x: torch.Tensor, frac: float, gen: torch.Generator) -> torch.Tensor:
+def random_shift(x: torch.Tensor, frac: float, gen: torch.Generator) -> torch.Tensor:
     """Translate each image (B, C, H, W) by up to ``frac`` of its size, border-padded."""
     if frac <= 0:
         return x
@@ -207,92 +175,63 @@ def _random_shift(x: torch.Tensor, frac: float, gen: torch.Generator) -> torch.T
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
 
-@torch.no_grad()
-def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, device: torch.device, batch: int = 500) -> float:
-    """Share of ``x`` (N, C, H, W) that ``model`` labels as ``y`` (N,)."""
-    model.eval()
-    correct = 0
-    for i in range(0, x.shape[0], batch):
-        pred = model(x[i : i + batch].to(device)).argmax(dim=1).cpu()  # uint8 or float input
-        correct += int((pred == y[i : i + batch]).sum())
-    return correct / x.shape[0]
-
-
 def fit_classifier(
-    x: torch.Tensor, y: torch.Tensor, num_classes: int, config: ClassifierConfig, device: torch.device
+    data: LabelledData, config: ClassifierConfig, device: torch.device, progress: Optional[bool] = False
 ) -> SmallClassifier:
-    """Train a ``SmallClassifier`` on images ``x`` (N, C, H, W) and labels ``y`` (N,)."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(config.seed)
-        model = SmallClassifier(x.shape[1], num_classes, config.width, config.feature_dim, config.input_size)
-        model = model.to(device)
-    gen = torch.Generator().manual_seed(config.seed)
-    steps_per_epoch = max(1, x.shape[0] // config.batch_size)  # drop the last partial batch (BN)
+    """Train a ``SmallClassifier`` on ``data`` (AdamW, one-cycle schedule, random shifts)."""
+    model = supervised.build_seeded(
+        lambda: SmallClassifier(
+            data.pixels.shape[1], data.num_classes, config.width, config.feature_dim, config.input_size
+        ),
+        config.seed,
+    )
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, config.lr, total_steps=config.epochs * steps_per_epoch)
-    for epoch in range(config.epochs):
-        model.train()
-        perm = torch.randperm(x.shape[0], generator=gen)
-        total = 0.0
-        for s in range(steps_per_epoch):
-            idx = perm[s * config.batch_size : (s + 1) * config.batch_size]
-            xb = x[idx]
-            xb = _random_shift(from_pixels(xb) if xb.dtype == torch.uint8 else xb, config.shift, gen)  # (b, C, H, W)
-            xb = xb.to(device)
-            loss = F.cross_entropy(model(xb), y[idx].to(device))
-            if not torch.isfinite(loss):
-                raise NonFiniteLossError(f"metric classifier: non-finite loss at epoch {epoch} step {s}")
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            total += float(loss.detach())
-        log.info("metric classifier epoch %d/%d: loss %.4f", epoch + 1, config.epochs, total / steps_per_epoch)
+    stats = supervised.fit(
+        model, data, epochs=config.epochs, batch_size=config.batch_size, optimizer=opt,
+        make_scheduler=lambda o, total: torch.optim.lr_scheduler.OneCycleLR(o, config.lr, total_steps=total),
+        seed=config.seed, device=device, augment=lambda x, g: random_shift(x, config.shift, g),
+        drop_last=True, progress=progress, what="metric classifier",
+    )  # fmt: skip
+    log.info("metric classifier: last-epoch loss %.4f after %d steps", stats["train_loss"], stats["steps"])
     return model.eval()
+
+
+def require_classes(labels: torch.Tensor, class_names: list[str], spec: str, split: str) -> None:
+    """Refuse unlabelled or single-class training data (``labels`` (N,)), saying what to use instead."""
+    present = torch.unique(labels[labels >= 0])
+    if int(labels.min()) >= 0 and present.numel() >= 2:
+        return
+    if int(labels.min()) < 0:
+        what = "has no class labels"
+    else:
+        name = class_names[int(present[0])] if int(present[0]) < len(class_names) else str(int(present[0]))
+        what = f"has a single class ({name!r})"
+    raise NeedsLabelsError(
+        f"dataset {spec!r}: the {split} split {what}, so a classifier learns nothing and its features and "
+        "confidences mean nothing. Use features learned without labels on the dataset itself: "
+        "`ganas eval RUN --features selfsup` (Python: evaluate_generator(..., extractor=\"selfsup\"))"
+    )
 
 
 # -- cache -----------------------------------------------------------------------------
 
 
-def default_cache_dir() -> Path:
-    root = os.environ.get("GANAS_CACHE")
-    return Path(root) / "classifiers" if root else Path.home() / ".cache" / "ganas" / "classifiers"
-
-
-def cache_key(spec: str, image_size: int, channels: int, config: ClassifierConfig) -> dict[str, Any]:
-    """Everything that decides which classifier a cache file holds."""
+def cache_key(
+    spec: str, image_size: int, channels: int, config: ClassifierConfig, data: Optional[dict[str, Any]] = None
+) -> dict[str, Any]:
+    """Everything that decides which classifier a cache file holds (``data``: the
+    ``dataset_fingerprint`` of each split, by split name)."""
     return {
-        "format": FORMAT,
-        "version": VERSION,
-        "spec": spec,
-        "image_size": int(image_size),
-        "channels": int(channels),
+        **base_key(FORMAT, VERSION, spec, image_size, channels),
         "fit_split": FIT_SPLIT,
         "eval_split": EVAL_SPLIT,
+        "data": data or {},
         "config": dataclasses.asdict(config),
     }
 
 
-def cache_path(cache_dir: Path, key: dict[str, Any]) -> Path:
-    h = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
-    slug = re.sub(r"[^A-Za-z0-9]+", "_", Path(key["spec"]).name if ":" not in key["spec"] else key["spec"].split(":")[0])
-    return cache_dir / f"{slug.strip('_')[:40]}-{key['image_size']}px-{key['channels']}ch-{h}.pt"
-
-
-def _digest(meta: dict[str, Any], state: dict[str, torch.Tensor]) -> str:
-    h = hashlib.sha256(json.dumps(meta, sort_keys=True).encode())
-    for name in sorted(state):
-        t = state[name].detach().cpu().contiguous()
-        h.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
-        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
-    return h.hexdigest()
-
-
 def save_classifier(path: Path, model: SmallClassifier, meta: dict[str, Any]) -> None:
-    """Write atomically (``ganas.fileio.atomic_write``)."""
-    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    payload = {"meta": meta, "state_dict": state, "digest": _digest(meta, state)}
-    atomic_write(path, lambda f: torch.save(payload, f))
+    save_network(path, model, meta)
 
 
 def load_classifier(
@@ -300,33 +239,18 @@ def load_classifier(
 ) -> TrainedClassifier:
     """Load a cached classifier (``weights_only=True``), refusing files that fail the digest
     or whose stored key differs from ``key``."""
-    hint = f"delete {path} to retrain it"
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # truncated, not a torch file, or a pickle with disallowed objects
-        raise CheckpointError(f"classifier cache {path} cannot be loaded safely ({type(e).__name__}: {e}); {hint}") from e
-    if not (isinstance(payload, dict) and {"meta", "state_dict", "digest"} <= payload.keys()):
-        raise CheckpointError(f"classifier cache {path} is not a ganas classifier file; {hint}")
-    meta, state = payload["meta"], payload["state_dict"]
-    if not (isinstance(meta, dict) and isinstance(state, dict) and isinstance(meta.get("key"), dict)) or (
-        meta["key"].get("format") != FORMAT
-    ):
-        raise CheckpointError(f"classifier cache {path} is not a ganas classifier file; {hint}")
-    if _digest(meta, state) != payload["digest"]:
-        raise CheckpointError(f"classifier cache {path} was modified or corrupted (digest mismatch); {hint}")
-    if key is not None and meta["key"] != key:
-        raise CheckpointError(f"classifier cache {path} holds a different classifier ({meta['key']}); {hint}")
+    meta, state = load_network(path, FORMAT, "classifier", key)
     k, cfg = meta["key"], meta["key"]["config"]
     model = SmallClassifier(k["channels"], len(meta["class_names"]), cfg["width"], cfg["feature_dim"], cfg["input_size"])
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as e:
-        raise CheckpointError(f"classifier cache {path} does not match the network ({e}); {hint}") from e
+        raise CheckpointError(f"classifier cache {path} does not match the network ({e}); delete it to retrain") from e
     dev = torch.device(device)
     return TrainedClassifier(model.to(dev).eval(), float(meta["accuracy"]), list(meta["class_names"]), meta, path, dev)
 
 
-@FEATURES.register("classifier", help="small CNN trained on the dataset's real training split (cached)")
+@FEATURES.register("classifier", help="small CNN trained on the dataset's labelled training split (cached)")
 def get_classifier(
     spec: str,
     image_size: int,
@@ -336,34 +260,46 @@ def get_classifier(
     dataset_fn: Optional[DatasetFn] = None,
     device: str | torch.device = "cpu",
     retrain: bool = False,
+    progress: Optional[bool] = None,
 ) -> TrainedClassifier:
     """The metric classifier of ``spec`` at this size: loaded from the cache, or trained on
-    the ``train`` split, scored on the ``test`` split and cached."""
+    the ``train`` split, scored on the ``test`` split and cached. ``NeedsLabelsError`` on
+    unlabelled or single-class data (use ``selfsup``)."""
     config = config or ClassifierConfig()
-    key = cache_key(spec, image_size, channels, config)
-    path = cache_path(Path(cache_dir) if cache_dir is not None else default_cache_dir(), key)
+    train_ds = open_split(spec, FIT_SPLIT, image_size, channels, dataset_fn)
+    labels = supervised.dataset_labels(train_ds)
+    if labels is not None:  # refuse before reading any image when the labels are known
+        require_classes(torch.from_numpy(labels), list(getattr(train_ds, "class_names", [])), spec, FIT_SPLIT)
+    test_ds = open_split(spec, EVAL_SPLIT, image_size, channels, dataset_fn)
+    data = {FIT_SPLIT: dataset_fingerprint(train_ds), EVAL_SPLIT: dataset_fingerprint(test_ds)}
+    key = cache_key(spec, image_size, channels, config, data)
+    path = cache_path(resolve_cache_dir(cache_dir, CACHE_KIND), key)
     if path.exists() and not retrain:
         log.info("metric classifier: cache hit %s", path)
         return load_classifier(path, key, device)
     dev = torch.device(device)
     t0 = time.perf_counter()
-    x, y, names = load_split(spec, FIT_SPLIT, image_size, channels, dataset_fn)
-    xt, yt, names_t = load_split(spec, EVAL_SPLIT, image_size, channels, dataset_fn)
-    if names_t != names:
-        raise DataError(f"dataset {spec!r}: train and test splits name different classes ({names} vs {names_t})")
-    if x.shape[0] < 2:
-        raise DataError(f"dataset {spec!r}: the train split has {x.shape[0]} image(s); the classifier needs more")
-    model = fit_classifier(x, y, len(names), config, dev)
-    acc = accuracy(model, xt, yt, dev)
+    read = dict(labelled=False, purpose="the metric classifier", progress=progress)
+    train = read_split(train_ds, spec, FIT_SPLIT, image_size, channels, **read)
+    require_classes(train.labels, train.class_names, spec, FIT_SPLIT)
+    test = read_split(test_ds, spec, EVAL_SPLIT, image_size, channels, **read)
+    if test.class_names != train.class_names:
+        raise DataError(
+            f"dataset {spec!r}: train and test splits name different classes ({train.class_names} vs {test.class_names})"
+        )
+    if len(train) < 2:
+        raise DataError(f"dataset {spec!r}: the train split has {len(train)} image(s); the classifier needs more")
+    model = fit_classifier(train, config, dev, progress)
+    acc = supervised.accuracy(model, test, dev)
     seconds = time.perf_counter() - t0
     meta = {
         "key": key,
         "accuracy": acc,
-        "class_names": names,
-        "n_train": int(x.shape[0]),
-        "n_test": int(xt.shape[0]),
+        "class_names": train.class_names,
+        "n_train": len(train),
+        "n_test": len(test),
         "train_seconds": seconds,
     }
-    log.info("metric classifier for %s: held-out accuracy %.4f (%d test images, %.1f s)", spec, acc, xt.shape[0], seconds)
+    log.info("metric classifier for %s: held-out accuracy %.4f (%d test images, %.1f s)", spec, acc, len(test), seconds)
     save_classifier(path, model, meta)
-    return TrainedClassifier(model, acc, names, meta, path, dev)
+    return TrainedClassifier(model, acc, train.class_names, meta, path, dev)

@@ -1,40 +1,54 @@
 """One call that scores a generator against a dataset's real test split.
 
-Features come from the dataset's metric classifier (``metrics/classifier.py``), trained
-on the real *train* split; the real reference features come from the *test* split, so
-neither the classifier nor the reference has seen the other's images.
+Features come from an entry of ``FEATURES``: the dataset's metric classifier (default,
+``metrics/classifier.py``, trained on the real *train* split; labelled data with at least
+two classes), the self-supervised extractor ``"selfsup"`` (``metrics/selfsup.py``, no
+labels needed, trained on the train split), ``"inception"`` (a local weights file), or a
+``FeatureExtractor`` object. The real reference features come from the *test* split, so
+neither the feature network nor the reference has seen the other's images.
 
-Sample sizes (FD and precision/recall are biased by the number of samples, so every
-comparison is made at matched sizes):
+Sample sizes. FD is biased upward at small n, so the generator and the real-data floor
+are scored at *the same* sizes against *the same* reference:
 
-- The N real test features are split once (seeded permutation) into a probe P of
-  ``n_floor = min(n, N // 2)`` features and a disjoint reference A of the other N - n_floor.
-- ``fd`` = FD(n fakes, A); ``fd_real_floor`` = FD(P, A): the score a perfect generator
-  drawing ``n_floor`` real images would get against the same reference. When the test
-  split has at least 2n images the floor is computed at exactly the fakes' sample size;
-  otherwise (n_floor < n) the floor is slightly pessimistic (FD's bias grows as 1/n).
-  NOTE: the brief suggested halves of size n/2; a probe of the fakes' own size against
-  the same reference matches both of FD's sample sizes, which halves would not.
-- precision/recall (Kynkäänniemi et al. 2019, k = 3) use ``n_pr = min(n, N)`` fakes and
-  as many real test features, equal sizes as in the paper.
+- The N real test features are split (seeded permutation) into a probe P of
+  ``m = min(n, N // 2)`` features and a disjoint reference A of the other N - m.
+- ``fd_real_floor`` = FD(P, A): what a perfect generator drawing m real images scores.
+- ``fd`` = the mean of FD(C_i, A) over the ``n // m`` disjoint chunks C_i of m fakes:
+  the fakes at exactly the probe's size, using every drawn sample.
+- ``fd_inf`` / ``fd_inf_real_floor``: the bias-corrected FD-infinity (Chong & Forsyth
+  2020; ``frechet.fd_infinity``) of all n fakes and of the probe, against A. Both keep
+  A's own finite-size bias, so compare them with each other, not with zero.
+- Everything is averaged over ``fd_repeats`` random (P, A) splits (default 5; 1 for
+  features wider than 512, e.g. Inception's 2048, where one FD takes seconds);
+  ``fd_real_floor_std`` is the standard deviation of the floor over those splits (its
+  noise). A generator whose samples are indistinguishable from held-out real images
+  scores ``fd`` within that noise of ``fd_real_floor``. None when the samples are too few for the feature dimension
+  (fewer than about D/2).
 
-FD and precision/recall use the classifier's features unless ``extractor`` names another
-entry of ``FEATURES`` (e.g. ``"inception"`` with ``extractor_options={"weights": PATH}``)
-or is a ``FeatureExtractor`` object; coverage and confidence always come from the
-dataset's classifier.
+NOTE: the previous version scored all n fakes against A while the floor used m < n
+probe images whenever the test split had fewer than 2n images; FD's small-sample bias
+then made real images score about half the floor.
+
+Precision/recall (Kynkäänniemi et al. 2019, k = 3) use ``n_pr = min(n, N)`` fakes and
+as many real test features, equal sizes as in the paper. Class coverage, confidence and
+``classifier_accuracy`` come from the dataset's classifier; they are None on unlabelled
+or single-class data (where the classifier is refused).
 """
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 
+import numpy as np
 import torch
 
 from ..errors import GanasError
-from .classifier import EVAL_SPLIT, ClassifierConfig, DatasetFn, from_pixels, get_classifier, load_split
+from ..train.supervised import DatasetFn, from_pixels, load_split
+from .classifier import EVAL_SPLIT, ClassifierConfig, NeedsLabelsError, TrainedClassifier, get_classifier
 from .features import FEATURES, FeatureExtractor
-from .frechet import feature_stats, frechet_distance
+from .frechet import FrechetReference, fd_infinity
 from .prdc import precision_recall
 
 
@@ -55,6 +69,58 @@ def _draw(
         done += b
 
 
+def _create_extractor(name: str, spec: str, image_size: int, channels: int, common: dict[str, Any],
+                      options: dict[str, Any]) -> FeatureExtractor:
+    """``FEATURES.create`` with the shared options (cache_dir, dataset_fn, device, progress)
+    passed to the factories that take them; ``options`` win."""
+    factory = FEATURES.get(name).factory
+    params = inspect.signature(factory).parameters
+    passed = {k: v for k, v in common.items() if k in params}
+    return factory(spec, image_size, channels, **{**passed, **options})
+
+
+def _fd_inf(features: torch.Tensor, reference: FrechetReference, seed: int) -> Optional[float]:
+    """FD-infinity, or None when there are too few samples for the feature dimension."""
+    try:
+        return float(fd_infinity(features, reference, seed=seed)["fd_inf"])
+    except GanasError:
+        return None
+
+
+def fd_at_matched_sizes(
+    real: torch.Tensor, fake: torch.Tensor, n_probe: int, repeats: Optional[int] = None, seed: int = 0
+) -> dict[str, Any]:
+    """FD of ``fake`` (n, D) and of a real probe, both at ``n_probe`` samples, against the
+    rest of ``real`` (N, D), and their FD-infinity, averaged over ``repeats`` random splits
+    (None: 5, or 1 when D > 512 where each FD costs seconds); see the module docstring."""
+    n_real, n = real.shape[0], fake.shape[0]
+    if not 2 <= n_probe <= min(n, n_real - 2):
+        raise GanasError(f"fd_at_matched_sizes: probe size {n_probe} does not fit {n} fakes and {n_real} real features")
+    if repeats is None:
+        repeats = 5 if real.shape[1] <= 512 else 1
+    chunks = n // n_probe
+    gen = torch.Generator().manual_seed(seed)
+    rows = []
+    for r in range(max(1, repeats)):
+        perm = torch.randperm(n_real, generator=gen)
+        probe, ref = real[perm[:n_probe]], real[perm[n_probe:]]  # disjoint
+        reference = FrechetReference(ref)
+        fd = np.mean([reference.distance(fake[i * n_probe : (i + 1) * n_probe]) for i in range(chunks)])
+        rows.append((fd, reference.distance(probe), _fd_inf(fake, reference, seed + r), _fd_inf(probe, reference, seed + r)))
+    fds, floors, infs, inf_floors = zip(*rows)
+    return {
+        "fd": float(np.mean(fds)),
+        "fd_real_floor": float(np.mean(floors)),
+        "fd_real_floor_std": float(np.std(floors, ddof=1)) if len(floors) > 1 else 0.0,
+        "fd_inf": None if None in infs else float(np.mean(infs)),
+        "fd_inf_real_floor": None if None in inf_floors else float(np.mean(inf_floors)),
+        "n_floor": int(n_probe),
+        "n_ref": int(n_real - n_probe),
+        "fd_chunks": int(chunks),
+        "fd_repeats": len(rows),
+    }
+
+
 def evaluate_generator(
     sample_fn: Callable[[int], torch.Tensor],
     data_spec: str,
@@ -71,57 +137,73 @@ def evaluate_generator(
     device: str | torch.device = "cpu",
     extractor: str | FeatureExtractor = "classifier",
     extractor_options: Optional[dict[str, Any]] = None,
+    fd_repeats: Optional[int] = None,
+    progress: Optional[bool] = None,
 ) -> dict[str, Any]:
     """Score ``sample_fn`` (``m -> (m, channels, image_size, image_size)`` images in [-1, 1]).
 
-    Returns ``{"fd", "fd_real_floor", "coverage": {class: share of fakes}, "confidence",
-    "precision", "recall", "classifier_accuracy", "n", "n_ref", "n_floor", "n_pr", "features"}`` (the extractor's name).
+    Returns ``{"fd", "fd_real_floor", "fd_real_floor_std", "fd_inf", "fd_inf_real_floor",
+    "coverage": {class: share of fakes} or None, "confidence", "precision", "recall",
+    "classifier_accuracy", "n", "n_ref", "n_floor", "n_pr", "fd_chunks", "fd_repeats",
+    "features"}`` (the extractor's name). ``progress``: tqdm bars while a feature network
+    trains (None: only on a terminal).
     """
     if n < 2 * (k + 1) or batch < 1:
         raise GanasError(
             f"evaluate_generator: need n >= {2 * (k + 1)} samples (k={k}) and batch >= 1; got n={n}, batch={batch}"
         )
-    clf = get_classifier(data_spec, image_size, channels, cache_dir, config, dataset_fn, device)
-    if isinstance(extractor, str) and extractor != "classifier":
-        extractor = FEATURES.create(extractor, data_spec, image_size, channels, **(extractor_options or {}))
-    ext = None if isinstance(extractor, str) else extractor
+    common = {"cache_dir": cache_dir, "dataset_fn": dataset_fn, "device": device, "progress": progress}
+    clf: Optional[TrainedClassifier] = None
+    ext: Optional[FeatureExtractor] = None
+    if isinstance(extractor, str) and extractor == "classifier":
+        clf = get_classifier(data_spec, image_size, channels, config=config, **common)  # refuses unlabelled data
+    else:
+        try:  # coverage and confidence, where the data has classes
+            clf = get_classifier(data_spec, image_size, channels, config=config, **common)
+        except NeedsLabelsError:
+            clf = None
+        ext = (
+            _create_extractor(extractor, data_spec, image_size, channels, common, dict(extractor_options or {}))
+            if isinstance(extractor, str)
+            else extractor
+        )
     shape = (channels, image_size, image_size)
 
-    real_x, _, _ = load_split(data_spec, EVAL_SPLIT, image_size, channels, dataset_fn)
-    real = ext.features(from_pixels(real_x)).cpu() if ext else clf.embed(real_x)[0]  # (N, D)
+    real_x = load_split(data_spec, EVAL_SPLIT, image_size, channels, dataset_fn=dataset_fn, labelled=False).pixels
+    real = ext.features(from_pixels(real_x)).cpu() if ext is not None else clf.embed(real_x)[0]  # (N, D)
     n_real = real.shape[0]
     if n_real < 2 * (k + 1) + 2:
         raise GanasError(f"evaluate_generator: the {EVAL_SPLIT!r} split of {data_spec!r} has only {n_real} images")
 
     feats, probs = [], []
     for x in _draw(sample_fn, n, batch, shape):
-        f, p = clf.embed(x)  # (b, D), (b, K)
-        feats.append(ext.features(x).cpu() if ext else f)
-        probs.append(p)
-    fake, prob = torch.cat(feats), torch.cat(probs)  # (n, D), (n, K)
+        if clf is not None:
+            f, p = clf.embed(x)  # (b, D), (b, K)
+            probs.append(p)
+        feats.append(ext.features(x).float().cpu() if ext is not None else f)
+    fake = torch.cat(feats)  # (n, D)
 
-    perm = torch.randperm(n_real, generator=torch.Generator().manual_seed(seed))
-    n_floor = min(n, n_real // 2)
-    probe, ref = real[perm[:n_floor]], real[perm[n_floor:]]  # disjoint
-    mu_ref, sigma_ref = feature_stats(ref)
-    fd = frechet_distance(*feature_stats(fake), mu_ref, sigma_ref)
-    floor = frechet_distance(*feature_stats(probe), mu_ref, sigma_ref)
-
+    res = fd_at_matched_sizes(real, fake, min(n, n_real // 2), fd_repeats, seed)
     n_pr = min(n, n_real)
+    perm = torch.randperm(n_real, generator=torch.Generator().manual_seed(seed))
     pr = precision_recall(real[perm[:n_pr]], fake[:n_pr], k=k)
 
-    counts = torch.bincount(prob.argmax(dim=1), minlength=len(clf.class_names)).double() / n  # (K,)
+    coverage, confidence = None, None
+    if clf is not None:
+        prob = torch.cat(probs)  # (n, K)
+        counts = torch.bincount(prob.argmax(dim=1), minlength=len(clf.class_names)).double() / n  # (K,)
+        coverage = {name: float(c) for name, c in zip(clf.class_names, counts)}
+        confidence = float(prob.max(dim=1).values.mean())
     return {
-        "fd": fd,
-        "fd_real_floor": floor,
-        "coverage": {name: float(c) for name, c in zip(clf.class_names, counts)},
-        "confidence": float(prob.max(dim=1).values.mean()),
+        "fd": res.pop("fd"),
+        "fd_real_floor": res.pop("fd_real_floor"),
+        **res,
+        "coverage": coverage,
+        "confidence": confidence,
         "precision": pr["precision"],
         "recall": pr["recall"],
-        "classifier_accuracy": clf.accuracy,
+        "classifier_accuracy": clf.accuracy if clf is not None else None,
         "n": n,
-        "n_ref": int(ref.shape[0]),
-        "n_floor": n_floor,
         "n_pr": n_pr,
         "features": extractor if isinstance(extractor, str) else type(extractor).__name__,
     }

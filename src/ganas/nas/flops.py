@@ -13,6 +13,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..utils import count_params  # noqa: F401  (re-exported for ganas.nas users)
+
 
 def _conv_macs(m: nn.modules.conv._ConvNd, out: torch.Tensor) -> int:
     # every output element: (in_channels / groups) * prod(kernel) multiply-adds
@@ -50,8 +52,3 @@ def count_flops(module: nn.Module, input_shape: tuple[int, ...]) -> int:
             h.remove()
         module.train(was_training)
     return total
-
-
-def count_params(module: nn.Module, trainable_only: bool = False) -> int:
-    """Number of parameters (all, or only those with ``requires_grad``)."""
-    return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)

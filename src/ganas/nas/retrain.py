@@ -29,8 +29,9 @@ from ..fileio import atomic_write, atomic_write_text, read_jsonl
 from ..errors import CheckpointError, ConfigError, DataError
 from ..layout import BEST, JOURNAL, SEARCH_CONFIG, read_search_config
 from .base import Arch, SearchSpace
+from ..train.config import resolve_device
+from .evaluators.common import accuracy, carve_validation, fit_and_score, load_split, make_settings
 from .best import running_best
-from .evaluators.common import accuracy, carve_validation, fit_and_score, load_split, make_settings, resolve_device
 
 EXPORT_FORMAT = "ganas-nas-export"
 EXPORT_VERSION = 1
@@ -70,9 +71,9 @@ def retrain(
     st = make_settings({"data_spec": data_spec, "epochs": epochs, "val_fraction": val_fraction, **options})
     if out_file is not None and Path(out_file).suffix != ".pt":
         raise ConfigError(f"retrain: out_file {str(out_file)!r} must end in .pt (trained weights); use export for .py")
-    full = load_split(data_spec, "train", st.image_size, st.channels, st.max_train)
+    full = load_split(data_spec, "train", st.image_size, st.channels, st.max_train, st.split_seed)
     train, val = carve_validation(full, st.val_fraction, st.split_seed)
-    test = load_split(data_spec, "test", st.image_size, st.channels, st.max_test)
+    test = load_split(data_spec, "test", st.image_size, st.channels, st.max_test, st.split_seed)
     if test.num_classes != train.num_classes:
         raise DataError(f"data spec {data_spec!r}: train has {train.num_classes} classes, test {test.num_classes}")
     model, r = fit_and_score(lambda: space.build(arch, st.input_shape, train.num_classes), train, test, st, seed)

@@ -95,9 +95,9 @@ def resolve_device(name: str = "auto") -> torch.device:
     try:
         dev = torch.device(name)
     except RuntimeError as e:
-        raise ConfigError(f"train option device: {name!r} is not a torch device ({e})") from None
+        raise ConfigError(f"device option: {name!r} is not a torch device ({e})") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("train option device: cuda was asked for but torch.cuda.is_available() is False")
+        raise ConfigError("device option: cuda was asked for but torch.cuda.is_available() is False")
     return dev
 
 

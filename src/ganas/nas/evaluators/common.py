@@ -19,11 +19,19 @@ from dataclasses import dataclass
 from typing import Any, Callable, Literal, Mapping
 
 import torch
-import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import nn
 
 from ...config import replace
-from ...errors import ConfigError, DataError, NonFiniteLossError
+from ...errors import ConfigError, DataError
+from ...utils import count_params
+from ...train import supervised
+from ...train.config import resolve_device
+from ...train.supervised import LabelledData, accuracy, build_seeded
+
+__all__ = [
+    "LabelledData", "TrainSettings", "accuracy", "build_seeded", "carve_validation", "fit_and_score", "load_split",
+    "make_settings", "train_model",
+]
 
 
 @dataclass
@@ -31,9 +39,9 @@ class TrainSettings:
     """Child training and retraining settings (recipe defaults: NAS-Bench-201's).
 
     ``lr``/``weight_decay`` None take the optimizer's default (sgd: 0.1 / 5e-4; adam:
-    1e-3 / 0). ``max_train``/``max_test`` cap the items loaded (the first ones; CPU
-    budgets); ``max_test`` is used by ``retrain`` only. ``split_seed`` fixes the
-    validation carve-out (the same for every child).
+    1e-3 / 0). ``max_train``/``max_test`` cap the items loaded (CPU budgets) to a subset
+    stratified by class and seeded by ``split_seed``; ``max_test`` is used by ``retrain``
+    only. ``split_seed`` also fixes the validation carve-out (the same for every child).
     """
 
     data_spec: str = "digits"
@@ -86,49 +94,19 @@ def make_settings(overrides: Mapping[str, Any]) -> TrainSettings:
     return replace(TrainSettings(), dict(overrides))
 
 
-@dataclass
-class LabelledData:
-    """A whole split in memory: ``images`` (N, C, H, W) float32, ``labels`` (N,) int64."""
-
-    images: Tensor
-    labels: Tensor
-    num_classes: int
-    spec: str
-    split: str
-
-    def __len__(self) -> int:
-        return int(self.labels.shape[0])
-
-    def subset(self, idx: Tensor, split: str) -> "LabelledData":
-        return LabelledData(self.images[idx], self.labels[idx], self.num_classes, self.spec, split)
-
-
-def load_split(spec: str, split: str, image_size: int, channels: int, limit: int | None = None) -> LabelledData:
-    """Load split ``split`` of data spec ``spec`` into memory (first ``limit`` items if set).
+def load_split(
+    spec: str, split: str, image_size: int, channels: int, limit: int | None = None, seed: int = 0
+) -> LabelledData:
+    """Load split ``split`` of data spec ``spec`` into memory: all items, or a seeded
+    stratified subset of ``limit`` (``supervised.stratified_subset``), with a warning when
+    it holds fewer than two classes.
 
     Goes through ``ganas.data.make_dataset`` (looked up at call time, so one patched
     provider serves every caller). Items are dicts with ``image`` (C, H, W) and ``label``.
     """
-    from ... import data as gdata
-    from ...data.base import DataOptions
-
-    ds = gdata.make_dataset(spec, split, DataOptions(image_size=image_size, channels=channels, flip=False))
-    n = len(ds) if limit is None else min(len(ds), int(limit))
-    if n == 0:
-        raise DataError(f"data spec {spec!r}: the {split} split is empty")
-    images, labels = [], []
-    for i in range(n):
-        item = ds[i]
-        images.append(item["image"])  # (C, H, W)
-        labels.append(int(item["label"]))
-    x = torch.stack(images).float()  # (N, C, H, W)
-    y = torch.tensor(labels, dtype=torch.int64)  # (N,)
-    if int(y.min()) < 0:
-        raise DataError(f"data spec {spec!r}: the {split} split has no class labels (label -1); NAS needs labelled data")
-    num_classes = int(getattr(ds, "num_classes", 0) or int(y.max()) + 1)
-    if int(y.max()) >= num_classes:
-        raise DataError(f"data spec {spec!r}: label {int(y.max())} >= num_classes {num_classes}")
-    return LabelledData(x, y, num_classes, spec, split)
+    data = supervised.load_split(spec, split, image_size, channels, limit=limit, seed=seed, purpose="NAS")
+    supervised.warn_if_few_classes(data, "" if limit is None else f" (a subset of {limit})")
+    return data
 
 
 def carve_validation(data: LabelledData, val_fraction: float, split_seed: int = 0) -> tuple[LabelledData, LabelledData | None]:
@@ -148,69 +126,24 @@ def carve_validation(data: LabelledData, val_fraction: float, split_seed: int = 
     return data.subset(train_idx, data.split + "-minus-val"), data.subset(val_idx, data.split + "-val")
 
 
-def resolve_device(device: str) -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        return torch.device(device)
-    except RuntimeError as e:
-        raise ConfigError(f"device: {device!r} is not a torch device ({e})") from None
-
-
 def train_model(
     model: nn.Module, data: LabelledData, recipe: TrainSettings, seed: int, device: torch.device
 ) -> dict[str, float]:
-    """Train ``model`` in place with the recipe of ``recipe``; batches shuffled by a generator seeded with
-    ``seed``. Returns {"train_loss": mean loss of the last epoch, "steps"}. Raises
-    NonFiniteLossError on a NaN/inf loss (naming epoch and step)."""
+    """Train ``model`` in place with the recipe of ``recipe`` (``supervised.fit``); batches
+    shuffled by a generator seeded with ``seed``. Returns {"train_loss": mean loss of the
+    last epoch, "steps"}. Raises NonFiniteLossError on a NaN/inf loss (naming epoch and step)."""
     recipe.validate()
-    model.to(device).train()
+    model.to(device)
     opt = recipe.make_optimizer([p for p in model.parameters() if p.requires_grad])
-    n = len(data)
-    steps_per_epoch = math.ceil(n / recipe.batch_size)
-    total = recipe.epochs * steps_per_epoch
-    # Cosine annealing to 0 over all iterations (NB201 steps its scheduler per iteration).
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda t: 0.5 * (1.0 + math.cos(math.pi * t / total)))
-    g = torch.Generator().manual_seed(int(seed))
-    x_all, y_all = data.images.to(device), data.labels.to(device)
-    step, last = 0, float("nan")
-    for epoch in range(recipe.epochs):
-        perm = torch.randperm(n, generator=g).to(device)
-        losses = []
-        for b in range(steps_per_epoch):
-            idx = perm[b * recipe.batch_size : (b + 1) * recipe.batch_size]
-            x, y = x_all[idx], y_all[idx]  # (B, C, H, W), (B,)
-            loss = F.cross_entropy(model(x), y)  # logits (B, K)
-            if not torch.isfinite(loss):
-                raise NonFiniteLossError(f"child training: loss is {loss.item()} at epoch {epoch}, step {step}")
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            losses.append(loss.detach())
-            step += 1
-        last = float(torch.stack(losses).mean())
-    return {"train_loss": last, "steps": float(step)}
 
+    def cosine(o: torch.optim.Optimizer, total: int) -> torch.optim.lr_scheduler.LRScheduler:
+        # Cosine annealing to 0 over all iterations (NB201 steps its scheduler per iteration).
+        return torch.optim.lr_scheduler.LambdaLR(o, lambda t: 0.5 * (1.0 + math.cos(math.pi * t / total)))
 
-@torch.no_grad()
-def accuracy(model: nn.Module, data: LabelledData, device: torch.device, batch_size: int = 512) -> float:
-    """Top-1 accuracy of ``model`` on ``data`` as a fraction in [0, 1] (eval mode)."""
-    model.to(device).eval()
-    correct = 0
-    for b in range(0, len(data), batch_size):
-        x = data.images[b : b + batch_size].to(device)  # (B, C, H, W)
-        y = data.labels[b : b + batch_size].to(device)  # (B,)
-        correct += int((model(x).argmax(dim=1) == y).sum())
-    return correct / len(data)
-
-
-def build_seeded(build: Callable[[], nn.Module], seed: int) -> nn.Module:
-    """Call ``build()`` with torch's global RNG seeded by ``seed`` (weight init), restoring
-    the caller's RNG state afterwards."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(int(seed))
-        return build()
+    return supervised.fit(
+        model, data, epochs=recipe.epochs, batch_size=recipe.batch_size, optimizer=opt, make_scheduler=cosine,
+        seed=seed, device=device, what="child training",
+    )
 
 
 def fit_and_score(
@@ -223,7 +156,7 @@ def fit_and_score(
     """Build (seeded), count cost, train, and score: the one path for search-time child
     training and for retraining. Returns (model, {"acc" (fraction), "train_loss",
     "params", "flops", "seconds", "steps"})."""
-    from ..flops import count_flops, count_params
+    from ..flops import count_flops
 
     t0 = time.perf_counter()
     model = build_seeded(build, seed)

@@ -6,8 +6,9 @@ the reward is accuracy on a held-out part of the TRAINING split; the test split 
 read during a search (``retrain`` reports test accuracy afterwards).
 
 - Data: the training split of ``data_spec`` is loaded once per evaluator and kept in
-  memory; a pickled evaluator (what a search ships to each worker) leaves the data
-  behind, so every worker loads it once, on its first evaluation; the validation part is a fixed permutation (``split_seed``), the same for every
+  memory (all of it, or a class-stratified subset of ``max_train`` seeded by
+  ``split_seed``; a warning when it holds fewer than two classes); a pickled evaluator (what a
+  search ships to each worker) leaves the data behind, so every worker loads it once; the validation part is a fixed permutation (``split_seed``), the same for every
   child, so rewards are comparable.
 - Recipe: ``common.TrainSettings`` (NAS-Bench-201's SGD/cosine by default; Adam for tiny
   budgets), the same for every child.
@@ -62,7 +63,7 @@ class TrainEvaluator(Evaluator):
         """(train-minus-val, val), loaded on first use and cached."""
         if self._data is None:
             st = self.settings
-            full = load_split(st.data_spec, "train", st.image_size, st.channels, st.max_train)
+            full = load_split(st.data_spec, "train", st.image_size, st.channels, st.max_train, st.split_seed)
             train, val = carve_validation(full, st.val_fraction, st.split_seed)
             assert val is not None
             self._data = (train, val)

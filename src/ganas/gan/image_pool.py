@@ -17,13 +17,15 @@ from typing import Any
 
 import torch
 
+from ..errors import ConfigError, CheckpointError
+
 
 class ImagePool:
     """A buffer of up to ``size`` generated images; ``size=0`` disables it."""
 
     def __init__(self, size: int = 50, seed: int = 0) -> None:
         if size < 0:
-            raise ValueError(f"pool size must be >= 0, got {size}")
+            raise ConfigError(f"pool_size must be >= 0, got {size}")
         self.size = size
         self.images: list[torch.Tensor] = []  # each (C, H, W), detached
         self.generator = torch.Generator().manual_seed(seed)
@@ -60,7 +62,7 @@ class ImagePool:
 
     def load_state_dict(self, state: dict[str, Any], device: torch.device | str | None = None) -> None:
         if int(state["size"]) != self.size:
-            raise ValueError(f"pool size mismatch: checkpoint {int(state['size'])}, config {self.size}")
+            raise CheckpointError(f"image pool size mismatch: checkpoint {int(state['size'])}, config {self.size}")
         imgs = state["images"]
         self.images = [im.to(device) if device is not None else im.clone() for im in imgs] if imgs.numel() else []
         self.generator.set_state(state["rng"])

@@ -7,9 +7,11 @@ saved from ``DataParallel``, which we strip). ``import_junyanz`` reads one with
 (U-Net depth, ResNet blocks, ngf, channels, norm), builds our method with that config
 and loads the converted weights (strictly: any key left over or missing is an error).
 
-Key mapping, reference -> ours (``P_i = "model." + "model.1." * i + "model."``, the
-Sequential of the ``i``-th nested ``UnetSkipConnectionBlock``, 0 = outermost, n - 1 =
-innermost; ``nb`` = number of residual blocks):
+Key mapping, reference -> ours (``P_i`` is the Sequential of the ``i``-th nested
+``UnetSkipConnectionBlock``, 0 = outermost, n - 1 = innermost: ``P_0 = "model.model."``,
+``P_1 = "model.model.1.model."``, ``P_i = P_1 + "3.model." * (i - 1)``, since the
+outermost block holds its submodule at index 1 and the others at index 3; ``nb`` =
+number of residual blocks):
 
 U-Net (``UnetGenerator`` -> ``nets.unet.UNetGenerator``)::
 
@@ -57,7 +59,9 @@ _STATS = ("running_mean", "running_var", "num_batches_tracked")
 
 
 def _unet_prefix(i: int) -> str:
-    return "model." + "model.1." * i + "model."
+    """The Sequential of nested block ``i``: the outermost holds its submodule at index
+    1, every middle block at index 3."""
+    return "model.model." if i == 0 else "model.model.1.model." + "3.model." * (i - 1)
 
 
 def unet_key_map(g: UNetGenerator) -> dict[str, str]:

@@ -173,3 +173,12 @@ def test_residual_block_adds_its_input() -> None:
             p.zero_()
     x = torch.randn(1, 8, 5, 5)
     assert torch.equal(block(x), x)
+
+
+def test_patchgan_minimum_size_is_checked() -> None:
+    from ganas.nets.patchgan import check_patchgan_size, patchgan_min_size
+
+    assert patchgan_min_size(3) == 24
+    PatchDiscriminator(3, 2, 3, "instance").train()(torch.randn(1, 3, 24, 24))  # runs at the minimum
+    with pytest.raises(ConfigError, match="n_layers_D=3"):
+        check_patchgan_size(16, 3)

@@ -23,7 +23,7 @@ from torch import nn
 
 from ..errors import ConfigError
 from ..nets.layers import init_dcgan_weights
-from ..nets.patchgan import PatchDiscriminator
+from ..nets.patchgan import PatchDiscriminator, check_patchgan_size
 from ..nets.resnet_gen import ResnetGenerator, resnet_blocks_for
 from .base import METHODS, StepContext, count_params
 from .image_pool import ImagePool
@@ -73,6 +73,7 @@ class CycleGANConfig:
             raise ConfigError(f"n_blocks must be >= 0, got {self.n_blocks}")
         if self.n_layers_D < 0:
             raise ConfigError(f"n_layers_D must be >= 0, got {self.n_layers_D}")
+        check_patchgan_size(self.image_size, self.n_layers_D)
         check_choice("gan_mode", self.gan_mode, GAN_MODES)
         check_choice("test_mode", self.test_mode, TEST_MODES)
         for key in ("lambda_A", "lambda_B", "lambda_identity", "pool_size", "n_epochs", "n_epochs_decay"):

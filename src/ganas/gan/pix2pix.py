@@ -20,7 +20,7 @@ from torch import nn
 
 from ..errors import ConfigError
 from ..nets.layers import init_dcgan_weights
-from ..nets.patchgan import PatchDiscriminator
+from ..nets.patchgan import PatchDiscriminator, check_patchgan_size
 from ..nets.unet import UNetGenerator, unet_depth
 from .base import METHODS, StepContext, count_params
 from .image_translation import (
@@ -67,6 +67,7 @@ class Pix2PixConfig:
             raise ConfigError(f"num_downs={depth}: image_size={self.image_size} must be a multiple of 2^num_downs")
         if self.n_layers_D < 0:
             raise ConfigError(f"n_layers_D must be >= 0, got {self.n_layers_D}")
+        check_patchgan_size(self.image_size, self.n_layers_D)
         check_choice("gan_mode", self.gan_mode, GAN_MODES)
         check_choice("direction", self.direction, DIRECTIONS)
         check_choice("test_mode", self.test_mode, TEST_MODES)

@@ -28,6 +28,21 @@ def patchgan_receptive_field(n_layers: int) -> int:
     return r
 
 
+def patchgan_min_size(n_layers: int) -> int:
+    """The smallest input side the PatchGAN accepts: ``n_layers`` halvings then two 4x4
+    stride-1 convs (each -1 px) must leave at least one logit, and the norm before the
+    last one at least 2x2 values (24 px for the 70x70 PatchGAN)."""
+    return 1 if n_layers == 0 else 3 * 2**n_layers
+
+
+def check_patchgan_size(image_size: int, n_layers: int) -> None:
+    if image_size < patchgan_min_size(n_layers):
+        raise ConfigError(
+            f"image_size={image_size} is too small for a PatchGAN with n_layers_D={n_layers} "
+            f"(needs >= {patchgan_min_size(n_layers)} px); lower n_layers_D or raise image_size"
+        )
+
+
 class PatchDiscriminator(nn.Module):
     """(B, in_channels, H, W) -> logits (B, 1, H', W'), one per patch."""
 

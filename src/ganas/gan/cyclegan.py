@@ -23,12 +23,12 @@ from torch import nn
 
 from ..errors import ConfigError
 from ..nets.layers import init_dcgan_weights
-from ..nets.patchgan import PatchDiscriminator, check_patchgan_size
+from ..nets.patchgan import PatchDiscriminator
 from ..nets.resnet_gen import ResnetGenerator, resnet_blocks_for
 from .base import METHODS, StepContext, count_params
 from .image_pool import ImagePool
 from .image_translation import (
-    GAN_MODES, TEST_MODES, TranslationMethod, check_choice, check_positive, gan_loss, rows,
+    TranslationMethod, check_choice, check_non_negative, gan_loss, rows, validate_common,
 )
 
 
@@ -66,29 +66,17 @@ class CycleGANConfig:
     init_gain: float = 0.02
 
     def validate(self) -> None:
-        check_positive(self, "image_size", "input_nc", "output_nc", "ngf", "ndf", "batch_size")
+        validate_common(self)
         if self.image_size % 4:
             raise ConfigError(f"image_size={self.image_size} must be a multiple of 4 (two stride-2 convolutions)")
-        if self.n_blocks is not None and self.n_blocks < 0:
-            raise ConfigError(f"n_blocks must be >= 0, got {self.n_blocks}")
-        if self.n_layers_D < 0:
-            raise ConfigError(f"n_layers_D must be >= 0, got {self.n_layers_D}")
-        check_patchgan_size(self.image_size, self.n_layers_D)
-        check_choice("gan_mode", self.gan_mode, GAN_MODES)
-        check_choice("test_mode", self.test_mode, TEST_MODES)
-        for key in ("lambda_A", "lambda_B", "lambda_identity", "pool_size", "n_epochs", "n_epochs_decay"):
-            if getattr(self, key) < 0:
-                raise ConfigError(f"{key} must be >= 0, got {getattr(self, key)}")
+        if self.n_blocks is not None:
+            check_non_negative(self, "n_blocks")
+        check_non_negative(self, "lambda_A", "lambda_B", "lambda_identity", "pool_size")
         if self.lambda_identity > 0 and self.input_nc != self.output_nc:
             raise ConfigError(
                 f"lambda_identity={self.lambda_identity} needs input_nc == output_nc (got {self.input_nc}, "
                 f"{self.output_nc}): the identity loss feeds B to G_A; set lambda_identity=0"
             )
-        for key in ("lr", "init_gain"):
-            if not getattr(self, key) > 0:
-                raise ConfigError(f"{key} must be > 0, got {getattr(self, key)}")
-        if self.load_size is not None and self.load_size < self.image_size:
-            raise ConfigError(f"load_size ({self.load_size}) must be >= image_size ({self.image_size})")
 
     @property
     def blocks(self) -> int:

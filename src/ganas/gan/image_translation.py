@@ -16,6 +16,7 @@ from torch import nn
 
 from ..errors import ConfigError
 from ..nets.layers import preserved_bn_stats
+from ..nets.patchgan import check_patchgan_size
 from .base import GANMethod
 
 GAN_MODES: tuple[str, ...] = ("vanilla", "lsgan")
@@ -65,6 +66,26 @@ def check_positive(config: Any, *keys: str) -> None:
     for key in keys:
         if getattr(config, key) < 1:
             raise ConfigError(f"{key} must be a positive integer, got {getattr(config, key)}")
+
+
+def check_non_negative(config: Any, *keys: str) -> None:
+    for key in keys:
+        if getattr(config, key) < 0:
+            raise ConfigError(f"{key} must be >= 0, got {getattr(config, key)}")
+
+
+def validate_common(config: Any) -> None:
+    """The checks pix2pix and CycleGAN configs share (sizes, D depth, losses, optimiser,
+    schedule, jitter, test mode); raises ``ConfigError`` naming the option."""
+    check_positive(config, "image_size", "input_nc", "output_nc", "ngf", "ndf", "batch_size")
+    check_non_negative(config, "n_layers_D", "n_epochs", "n_epochs_decay")
+    check_patchgan_size(config.image_size, config.n_layers_D)
+    check_choice("gan_mode", config.gan_mode, GAN_MODES)
+    check_choice("test_mode", config.test_mode, TEST_MODES)
+    for key in ("lr", "init_gain"):
+        if not getattr(config, key) > 0:
+            raise ConfigError(f"{key} must be > 0, got {getattr(config, key)}")
+    resolved_load_size(config.image_size, config.load_size)
 
 
 def resolved_load_size(image_size: int, load_size: int | None) -> int:

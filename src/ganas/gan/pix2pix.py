@@ -20,11 +20,11 @@ from torch import nn
 
 from ..errors import ConfigError
 from ..nets.layers import init_dcgan_weights
-from ..nets.patchgan import PatchDiscriminator, check_patchgan_size
+from ..nets.patchgan import PatchDiscriminator
 from ..nets.unet import UNetGenerator, unet_depth
 from .base import METHODS, StepContext, count_params
 from .image_translation import (
-    DIRECTIONS, GAN_MODES, TEST_MODES, TranslationMethod, check_choice, check_positive, gan_loss, rows,
+    DIRECTIONS, TranslationMethod, check_choice, check_non_negative, gan_loss, rows, validate_common,
 )
 
 
@@ -61,29 +61,14 @@ class Pix2PixConfig:
     init_gain: float = 0.02
 
     def validate(self) -> None:
-        check_positive(self, "image_size", "input_nc", "output_nc", "ngf", "ndf", "batch_size")
-        depth = self.num_downs if self.num_downs is not None else unet_depth(self.image_size)
+        validate_common(self)
+        depth = self.depth
         if depth < 2 or self.image_size % 2**depth:
             raise ConfigError(f"num_downs={depth}: image_size={self.image_size} must be a multiple of 2^num_downs")
-        if self.n_layers_D < 0:
-            raise ConfigError(f"n_layers_D must be >= 0, got {self.n_layers_D}")
-        check_patchgan_size(self.image_size, self.n_layers_D)
-        check_choice("gan_mode", self.gan_mode, GAN_MODES)
         check_choice("direction", self.direction, DIRECTIONS)
-        check_choice("test_mode", self.test_mode, TEST_MODES)
-        for key in ("lr", "init_gain"):
-            if not getattr(self, key) > 0:
-                raise ConfigError(f"{key} must be > 0, got {getattr(self, key)}")
-        for key in ("lambda_L1", "lambda_GAN"):
-            if getattr(self, key) < 0:
-                raise ConfigError(f"{key} must be >= 0, got {getattr(self, key)}")
+        check_non_negative(self, "lambda_L1", "lambda_GAN")
         if self.lambda_L1 == 0 and self.lambda_GAN == 0:
             raise ConfigError("lambda_L1 and lambda_GAN are both 0: nothing to train")
-        for key in ("n_epochs", "n_epochs_decay"):
-            if getattr(self, key) < 0:
-                raise ConfigError(f"{key} must be >= 0, got {getattr(self, key)}")
-        if self.load_size is not None and self.load_size < self.image_size:
-            raise ConfigError(f"load_size ({self.load_size}) must be >= image_size ({self.image_size})")
 
     @property
     def depth(self) -> int:

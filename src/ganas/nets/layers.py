@@ -146,3 +146,10 @@ def junyanz_use_bias(norm: str) -> bool:
     if norm not in NORM_KINDS:
         raise ConfigError(f"norm: unknown kind {norm!r}; valid: {', '.join(NORM_KINDS)}")
     return norm == "instance"
+
+
+def check_positive_ints(**values: int) -> None:
+    """Raise ``ConfigError`` naming the first of ``values`` that is not >= 1."""
+    for key, v in values.items():
+        if v < 1:
+            raise ConfigError(f"{key} must be a positive integer, got {v}")

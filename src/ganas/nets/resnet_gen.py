@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
-from .layers import conv_block, junyanz_use_bias, norm_layer
+from .layers import check_positive_ints, conv_block, junyanz_use_bias, norm_layer
 
 
 def resnet_blocks_for(image_size: int) -> int:
@@ -50,9 +50,7 @@ class ResnetGenerator(nn.Module):
         super().__init__()
         if n_blocks < 0:
             raise ConfigError(f"n_blocks must be >= 0, got {n_blocks}")
-        for key, v in (("in_channels", in_channels), ("out_channels", out_channels), ("ngf", ngf)):
-            if v < 1:
-                raise ConfigError(f"{key} must be a positive integer, got {v}")
+        check_positive_ints(in_channels=in_channels, out_channels=out_channels, ngf=ngf)
         bias = junyanz_use_bias(norm)
         self.n_blocks = n_blocks
         self.stem = nn.Sequential(nn.ReflectionPad2d(3), nn.Conv2d(in_channels, ngf, 7, bias=bias),

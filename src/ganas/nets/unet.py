@@ -32,7 +32,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
-from .layers import junyanz_use_bias, norm_layer
+from .layers import check_positive_ints, junyanz_use_bias, norm_layer
 
 
 def unet_depth(image_size: int) -> int:
@@ -60,9 +60,7 @@ class UNetGenerator(nn.Module):
         super().__init__()
         if num_downs < 2:
             raise ConfigError(f"num_downs must be >= 2, got {num_downs}")
-        for key, v in (("in_channels", in_channels), ("out_channels", out_channels), ("ngf", ngf)):
-            if v < 1:
-                raise ConfigError(f"{key} must be a positive integer, got {v}")
+        check_positive_ints(in_channels=in_channels, out_channels=out_channels, ngf=ngf)
         bias = junyanz_use_bias(norm)
         n = num_downs
         self.num_downs, self.multiple = n, 2**n

@@ -32,6 +32,7 @@ import copy
 import itertools
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -73,8 +74,31 @@ def plain_pix2pix_step(G, D, opt_g, opt_d, a, b, lambda_l1=100.0) -> None:
     opt_g.step()
 
 
-def plain_cyclegan_step(GA, GB, DA, DB, opt_g, opt_d, a, b) -> None:
-    """junyanz cycle_gan ``optimize_parameters`` (pool as the reference: python random)."""
+class PlainPool:
+    """junyanz ``util/image_pool.py``: python ``random``, a list, ``torch.cat``."""
+
+    def __init__(self, size: int = 50) -> None:
+        self.size, self.images = size, []
+        self.rng = random.Random(0)
+
+    def query(self, images: torch.Tensor) -> torch.Tensor:
+        out = []
+        for image in images.detach():
+            image = image[None]
+            if len(self.images) < self.size:
+                self.images.append(image)
+                out.append(image)
+            elif self.rng.uniform(0, 1) > 0.5:
+                k = self.rng.randint(0, self.size - 1)
+                out.append(self.images[k].clone())
+                self.images[k] = image
+            else:
+                out.append(image)
+        return torch.cat(out, 0)
+
+
+def plain_cyclegan_step(GA, GB, DA, DB, opt_g, opt_d, a, b, pools) -> None:
+    """junyanz cycle_gan ``optimize_parameters``, with its image pools."""
     fake_b, fake_a = GA(a), GB(b)
     rec_a, rec_b = GB(fake_b), GA(fake_a)
     for p in itertools.chain(DA.parameters(), DB.parameters()):
@@ -89,8 +113,8 @@ def plain_cyclegan_step(GA, GB, DA, DB, opt_g, opt_d, a, b) -> None:
     for p in itertools.chain(DA.parameters(), DB.parameters()):
         p.requires_grad = True
     opt_d.zero_grad()
-    for D, real, fake in ((DA, b, fake_b), (DB, a, fake_a)):
-        pr, pf = D(real), D(fake.detach())
+    for D, real, fake, pool in ((DA, b, fake_b, pools[0]), (DB, a, fake_a, pools[1])):
+        pr, pf = D(real), D(pool.query(fake))
         (0.5 * (F.mse_loss(pr, torch.ones_like(pr)) + F.mse_loss(pf, torch.zeros_like(pf)))).backward()
     opt_d.step()
 
@@ -110,8 +134,9 @@ def build(method: str, variant: str, size: int, steps: int) -> Callable[[], tupl
         else:
             opt_g = adam(itertools.chain(nets["G_A"].parameters(), nets["G_B"].parameters()))
             opt_d = adam(itertools.chain(nets["D_A"].parameters(), nets["D_B"].parameters()))
+            pools = (PlainPool(), PlainPool())
             step = lambda: plain_cyclegan_step(nets["G_A"], nets["G_B"], nets["D_A"], nets["D_B"],  # noqa: E731
-                                               opt_g, opt_d, batch["A"], batch["B"])
+                                               opt_g, opt_d, batch["A"], batch["B"], pools)
         del m
     else:
         if variant == "ours_channels_last":

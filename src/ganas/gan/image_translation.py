@@ -157,6 +157,13 @@ class TranslationMethod(GANMethod):
     def _direction(self, direction: str | None) -> str:
         return direction or "AtoB"
 
+    def preferred_memory_format(self) -> str:
+        """Contiguous: channels_last trained slower at every size measured
+        (benchmarks/translation_throughput.py, docs/benchmarks.md "Translation": pix2pix
+        0.72x / 0.80x / 0.87x of the plain loop at 64 / 128 / 256 px, CycleGAN 0.85x at
+        64 px, CPU time, 1 thread)."""
+        return "contiguous"
+
     def make_schedulers(self) -> None:
         c = self.config
         self.schedulers = {k: linear_decay_scheduler(o, c.n_epochs, c.n_epochs_decay) for k, o in self.optimizers.items()}

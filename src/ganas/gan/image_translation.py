@@ -160,8 +160,8 @@ class TranslationMethod(GANMethod):
     def preferred_memory_format(self) -> str:
         """Contiguous: channels_last trained slower at every size measured
         (benchmarks/translation_throughput.py, docs/benchmarks.md "Translation": pix2pix
-        0.72x / 0.80x / 0.87x of the plain loop at 64 / 128 / 256 px, CycleGAN 0.85x at
-        64 px, CPU time, 1 thread)."""
+        0.72x / 0.80x / 0.87x of the plain loop at 64 / 128 / 256 px, CycleGAN 0.89x /
+        0.75x at 64 / 128 px, CPU time, 1 thread; contiguous: 0.97x-1.06x)."""
         return "contiguous"
 
     def make_schedulers(self) -> None:

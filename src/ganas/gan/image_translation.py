@@ -157,6 +157,13 @@ class TranslationMethod(GANMethod):
     def _direction(self, direction: str | None) -> str:
         return direction or "AtoB"
 
+    def extra_state(self) -> dict[str, Any]:
+        """State beyond networks, optimizers and schedulers (none; CycleGAN: its pools)."""
+        return {}
+
+    def load_extra_state(self, state: Any) -> None:
+        return None
+
     def preferred_memory_format(self) -> str:
         """Contiguous: channels_last trained slower at every size measured
         (benchmarks/translation_throughput.py, docs/benchmarks.md "Translation": pix2pix

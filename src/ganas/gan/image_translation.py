@@ -168,7 +168,7 @@ class TranslationMethod(GANMethod):
         """Contiguous: channels_last trained slower at every size measured
         (benchmarks/translation_throughput.py, docs/benchmarks.md "Translation": pix2pix
         0.72x / 0.80x / 0.87x of the plain loop at 64 / 128 / 256 px, CycleGAN 0.89x /
-        0.75x at 64 / 128 px, CPU time, 1 thread; contiguous: 0.97x-1.06x)."""
+        0.75x / 0.55x at 64 / 128 / 256 px, CPU time, 1 thread; contiguous: 0.97x-1.06x)."""
         return "contiguous"
 
     def make_schedulers(self) -> None:

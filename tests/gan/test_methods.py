@@ -24,6 +24,17 @@ from ganas.train import TrainConfig, Trainer, restore_method  # noqa: E402
 NAMES = METHODS.list()
 
 
+def _same(a, b) -> bool:
+    """Equal nested state (dicts, lists, tensors, builtins), tensors compared exactly."""
+    if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
+        return isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) and a.shape == b.shape and torch.equal(a, b)
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return isinstance(b, (list, tuple)) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return a == b
+
+
 def build(name: str):
     cls = METHODS.get(name).factory
     torch.manual_seed(0)
@@ -141,5 +152,4 @@ def test_checkpoint_round_trip_and_exact_resume(name: str, tmp_path: Path) -> No
         {k: s.state_dict() for k, s in one.method.schedulers.items()}
     extra, back = one.method.extra_state(), restored.extra_state()
     assert extra.keys() == back.keys()
-    assert all(torch.equal(extra[k], back[k]) if isinstance(extra[k], torch.Tensor) else extra[k] == back[k]
-               for k in extra)
+    assert _same(extra, back)

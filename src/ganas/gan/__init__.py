@@ -6,6 +6,8 @@ from typing import Any, Mapping
 
 from ..config import replace
 from . import dcgan  # noqa: F401  (registers "dcgan")
+from . import pix2pix  # noqa: F401  (registers "pix2pix")
+from . import cyclegan  # noqa: F401  (registers "cyclegan")
 from .base import EVALUATIONS, METHODS, GANMethod, StepContext, TrainPlan, count_params, require_latent
 
 

@@ -133,3 +133,23 @@ def preserved_bn_stats(module: nn.Module) -> Iterator[None]:
                 m.running_mean.copy_(mean)
                 m.running_var.copy_(var)
                 m.num_batches_tracked.copy_(count)
+
+
+def junyanz_use_bias(norm: str) -> bool:
+    """Whether a convolution followed by ``norm`` has a bias in pix2pix/CycleGAN.
+
+    junyanz/pytorch-CycleGAN-and-pix2pix ``models/networks.py`` sets
+    ``use_bias = norm_layer.func == nn.InstanceNorm2d``: a bias with instance norm (no
+    affine shift), none with batch norm, and (NOTE: as the reference) none with
+    ``norm="none"`` either. Parameter counts and imported state dicts depend on it.
+    """
+    if norm not in NORM_KINDS:
+        raise ConfigError(f"norm: unknown kind {norm!r}; valid: {', '.join(NORM_KINDS)}")
+    return norm == "instance"
+
+
+def check_positive_ints(**values: int) -> None:
+    """Raise ``ConfigError`` naming the first of ``values`` that is not >= 1."""
+    for key, v in values.items():
+        if v < 1:
+            raise ConfigError(f"{key} must be a positive integer, got {v}")

@@ -15,7 +15,7 @@ matrix units (AMX, avx512_bf16); elsewhere oneDNN emulates it.
 
 Variants run in one process and alternate: every round times ``--steps`` steps of each
 variant after one untimed warm-up step (order rotated per round). The Trainer is timed
-from the entry of its second ``train_step`` to the entry of its end-of-run ``sample``
+from the entry of its second ``train_step`` to the entry of its end-of-run ``visuals``
 (so the final sample grid and checkpoint are not counted). We report the median
 images/s and the median of the per-round ratios to the plain loop (paired ratios cancel
 most of the drift of a shared machine), both from wall-clock time and from the

@@ -214,10 +214,21 @@ def run_search(space: SearchSpace, strategy: Strategy, evaluator: Evaluator, bud
             f"{len(known)}; the journal was truncated or replaced"
         )
     mismatches = 0
+    from .strategies.base import SearchFinished, search_reward
+
+    finished = False
     try:
-        while told < budget:
-            n = min(max(1, executor.slots), budget - told)
-            jobs = [Job(told + j, strategy.ask(), eval_seed(seed, told + j)) for j in range(n)]
+        while told < budget and not finished:
+            jobs = []
+            for j in range(min(max(1, executor.slots), budget - told)):
+                try:  # a strategy with its own schedule (pnas) may end before the budget
+                    jobs.append(Job(told + j, strategy.ask(), eval_seed(seed, told + j)))
+                except SearchFinished:
+                    finished = True
+                    break
+            if not jobs:
+                break
+            n = len(jobs)
             todo = []
             for job in jobs:
                 e = known.get(job.index)
@@ -233,7 +244,7 @@ def run_search(space: SearchSpace, strategy: Strategy, evaluator: Evaluator, bud
                     )
 
             def record(d: Done) -> None:
-                r = float(d.result.reward)
+                r = search_reward(strategy, d.result)
                 if not math.isfinite(r):
                     raise NonFiniteLossError(
                         f"evaluation {d.job.index} ({space.to_string(d.job.arch)}): non-finite reward {r}"
@@ -241,6 +252,8 @@ def run_search(space: SearchSpace, strategy: Strategy, evaluator: Evaluator, bud
                 entry = {"i": d.job.index, "arch": space.to_string(d.job.arch), "reward": r,
                          "metrics": dict(d.result.metrics), "cost": dict(d.result.cost),
                          "seed": d.job.seed, "time": d.seconds}
+                if d.result.curve:  # per-epoch series (train evaluator: val_acc per epoch)
+                    entry["curve"] = {k: list(v) for k, v in d.result.curve.items()}
                 journal.append(entry)
                 known[d.job.index] = json.loads(json.dumps(entry, default=_jsonable))
 
@@ -254,7 +267,12 @@ def run_search(space: SearchSpace, strategy: Strategy, evaluator: Evaluator, bud
     finally:
         journal.close()
     history = [known[i] for i in sorted(known)]
-    return _finish(out, cfg, history, strategy, resumed_from, mismatches, space)
+    if not history:
+        raise ConfigError(f"strategy {strategy.name!r} proposed nothing to evaluate")
+    from .rank_quality import rank_quality
+
+    extra = {"rank_quality": rank_quality(strategy, space, evaluator)}
+    return _finish(out, cfg, history, strategy, resumed_from, mismatches, space, extra)
 
 
 def best_so_far(rewards: Sequence[float]) -> list[float]:
@@ -266,7 +284,8 @@ def best_so_far(rewards: Sequence[float]) -> list[float]:
 
 
 def _finish(out: Path, cfg: Mapping[str, Any], history: list[dict[str, Any]], strategy: Strategy,
-            resumed_from: int, mismatches: int, space: SearchSpace) -> SearchResult:
+            resumed_from: int, mismatches: int, space: SearchSpace,
+            extra: Mapping[str, Any] | None = None) -> SearchResult:
     best = max(history, key=lambda e: e["reward"])  # first of equals (history is in order)
     rewards = [float(e["reward"]) for e in history]
     curve = best_so_far(rewards)
@@ -278,7 +297,7 @@ def _finish(out: Path, cfg: Mapping[str, Any], history: list[dict[str, Any]], st
                "evaluations": len(history), "best": best_doc,
                "curve": {"evaluation": list(range(1, len(history) + 1)), "reward": rewards,
                          "best_so_far": curve},
-               "strategy_stats": stats, "plot": PLOT}
+               "strategy_stats": stats, "plot": PLOT, **dict(extra or {})}
     atomic_write_bytes(out / SUMMARY, json.dumps(summary, indent=2, default=_jsonable).encode())
     plot_curve(out / PLOT, curve, rewards, title=f"{cfg['strategy']} on {cfg['space']}: best reward so far")
     return SearchResult(space.from_string(best["arch"]), best, history, out, resumed_from, mismatches)
@@ -350,34 +369,49 @@ def run_seeds(space: SearchSpace, strategy_name: str, evaluator: Evaluator, budg
     returned at the end (mean/std over seeds; population std, as the NB201 papers).
     ``queries_to[str(t)]``: the median over seeds of the first query count at which
     the returned architecture reports >= t (None when fewer than half the seeds get
-    there: the median would be "never").
+    there: the median would be "never"). A strategy whose own schedule ends first
+    (``pnas``) stops there: ``evaluations`` gives the mean and largest count used.
+    ``rank_quality``: per stage, the predictor's Spearman correlation over every
+    candidate it ranked, averaged over seeds (``ganas.nas.rank_quality``; None for
+    strategies without a predictor).
     """
-    from .strategies import make_strategy
+    from .rank_quality import mean_rank_quality, rank_quality
+    from .strategies import SearchFinished, make_strategy, search_reward
 
     seeds = list(seeds)
     finals: list[float] = []
     firsts: dict[float, list[float]] = {t: [] for t in thresholds}
     seconds: list[float] = []
+    queries: list[int] = []
+    ranks: list[Any] = []
     for s in seeds:
         t0 = time.perf_counter()
         strat = make_strategy(strategy_name, space, seed=s, overrides=settings)
         best_r, best_rep = -math.inf, math.nan
         first = {t: math.inf for t in thresholds}
+        q = 0
         for q in range(1, budget + 1):
-            arch = strat.ask()
+            try:
+                arch = strat.ask()
+            except SearchFinished:  # the strategy's own schedule ended before the budget
+                q -= 1
+                break
             res = evaluator.evaluate(space, arch, seed=eval_seed(s, q - 1))
-            strat.tell(arch, float(res.reward))
-            if res.reward > best_r:
+            r = search_reward(strat, res)
+            strat.tell(arch, r)
+            if r > best_r:
                 if report_key not in res.metrics:
                     raise ConfigError(
                         f"run_seeds: evaluator {evaluator.name!r} reports no metric {report_key!r} "
                         f"(it has {sorted(res.metrics)})"
                     )
-                best_r, best_rep = float(res.reward), float(res.metrics[report_key])
+                best_r, best_rep = r, float(res.metrics[report_key])
             for t in thresholds:
                 if first[t] == math.inf and best_rep >= t:
                     first[t] = q
         seconds.append(time.perf_counter() - t0)
+        queries.append(q)
+        ranks.append(rank_quality(strat, space, evaluator, report_key))  # after the timing
         finals.append(best_rep)
         for t in thresholds:
             firsts[t].append(first[t])
@@ -394,4 +428,6 @@ def run_seeds(space: SearchSpace, strategy_name: str, evaluator: Evaluator, budg
         "reported": {"mean": float(np.mean(finals)), "std": float(np.std(finals))},
         "queries_to": {str(float(t)): median_or_none(firsts[t]) for t in thresholds},
         "seconds_per_search": float(np.mean(seconds)) if seconds else 0.0,
+        "evaluations": {"mean": float(np.mean(queries)), "max": int(max(queries))},
+        "rank_quality": mean_rank_quality(ranks),
     }

@@ -64,14 +64,18 @@ def _build(args: argparse.Namespace, sets: dict[str, Any]):
 
 def search_command(args: argparse.Namespace, sets: dict[str, Any]) -> int:
     from ..report import write_search_report
+    from .rank_quality import default_thresholds, format_rank_quality, parse_thresholds
     from .search import run_search, run_seeds
     from .strategies import make_strategy
 
     space, evaluator, routed = _build(args, sets)
+    if getattr(args, "thresholds", None) and not args.seeds:
+        raise ConfigError("--thresholds goes with --seeds (the multi-seed queries_to figure)")
     if args.seeds:
         if not args.benchmark:
             raise ConfigError("--seeds runs many searches and needs a tabular --benchmark")
-        thresholds = (94.0, 94.3) if evaluator.dataset == "cifar10" else ()
+        thresholds = (parse_thresholds(args.thresholds) if getattr(args, "thresholds", None)
+                      else default_thresholds(evaluator.dataset))
         summary = run_seeds(space, args.strategy, evaluator, args.budget, parse_seeds(args.seeds),
                             routed["strategy"], thresholds=thresholds)
         if args.json:
@@ -81,6 +85,10 @@ def search_command(args: argparse.Namespace, sets: dict[str, Any]) -> int:
             print(f"{summary['strategy']} on {summary['space']}, budget {summary['budget']}, "
                   f"{summary['seeds']} seeds: {rep['mean']:.2f} +- {rep['std']:.2f}; "
                   f"queries to: {summary['queries_to']}")
+            if summary["evaluations"]["max"] < summary["budget"]:
+                print(f"the strategy's schedule ended after {summary['evaluations']['max']} evaluations")
+            if summary.get("rank_quality"):
+                print(format_rank_quality(summary["rank_quality"]))
         return 0
     if not args.out:
         raise ConfigError("ganas search needs --out DIR (or --seeds with --benchmark)")
@@ -94,6 +102,11 @@ def search_command(args: argparse.Namespace, sets: dict[str, Any]) -> int:
         rep = best.get("metrics", {}).get("test_acc")
         extra = f", reported test accuracy {rep:.2f}" if isinstance(rep, (int, float)) else ""
         print(f"best of {len(result.history)} evaluations: {best['arch']} (reward {best['reward']:.4f}{extra})")
+        if len(result.history) < args.budget:
+            print(f"strategy {args.strategy!r} ended its schedule after {len(result.history)} of {args.budget} evaluations")
+        rq = format_rank_quality(json.loads((Path(args.out) / "search.json").read_text()).get("rank_quality"))
+        if rq:
+            print(rq)
         print(f"report: {Path(args.out) / 'report.html'}")
     return 0
 

@@ -12,7 +12,7 @@ from torch.nn import functional as F
 
 from ganas.errors import ConfigError, GanasError, UnknownNameError
 from ganas.nas.base import STRATEGIES
-from ganas.nas.strategies import make_strategy
+from ganas.nas.strategies import SearchFinished, make_strategy
 from ganas.nas.strategies.predictors import LSTMPredictor, MLPEnsemble, spearman
 from ganas.nas.strategies.reinforce import LSTMController, TableController, ppo_loss, reinforce_loss
 
@@ -27,9 +27,11 @@ FAST = {
     "evolution": {"population": "5", "sample": "2"},
     "reinforce": {"batch": "2"},
     "reinforce-table-ppo": {"controller": "table", "algo": "ppo", "batch": "3", "lr": "0.05"},
-    "pnas": {"K": "3", "epochs": "20", "members": "2", "hidden": "8"},
-    "pnas-explore": {"K": "3", "epochs": "20", "members": "3", "explore": "1", "refine_pool": "space"},
-    "pnas-lstm": {"K": "3", "epochs": "10", "hidden": "8", "predictor": "lstm", "initial": "5"},
+    # pnas stops after its last level: 16 + 2 K (toy space) must cover the 27 steps driven
+    "pnas": {"K": "6", "epochs": "20", "members": "2", "hidden": "8"},
+    "pnas-lstm": {"K": "11", "epochs": "10", "hidden": "8", "predictor": "lstm", "initial": "5"},
+    "predictor_local": {"K": "3", "epochs": "20", "members": "2", "hidden": "8"},
+    "predictor_local-explore": {"K": "3", "epochs": "20", "members": "3", "explore": "1", "refine_pool": "space"},
 }
 
 
@@ -47,7 +49,7 @@ def _drive(strategy, steps: int) -> list[tuple]:
 
 
 def test_registry_lists_all_strategies():
-    assert {"random", "evolution", "reinforce", "pnas"} <= set(STRATEGIES.list())
+    assert {"random", "evolution", "reinforce", "pnas", "predictor_local"} <= set(STRATEGIES.list())
 
 
 def test_strategies_import_no_evaluator_or_executor():
@@ -213,7 +215,9 @@ def test_reinforce_baseline_orders():
     assert before._advantage(20.0) == pytest.approx(20.0 - (0.25 * 10 + 0.5 * 20) / 0.75)
 
 
-def test_pnas_grows_level_by_level():
+def test_pnas_grows_level_by_level_and_stops_after_the_last():
+    """The paper's schedule: all level-1 cells, then K per level, ranked among ALL the
+    children of the K best; after level B nothing more (no refinement)."""
     space = toy.ToySpace()  # 3 levels, 16 initial partials, 16 expansions each
     s = make_strategy("pnas", space, seed=0, overrides={"K": "4", "epochs": "30", "members": "2"})
     archs = _drive(s, 16)
@@ -222,11 +226,37 @@ def test_pnas_grows_level_by_level():
     level2 = _drive(s, 4)
     for a in level2:  # each is a one-step expansion of one of the 4 best level-1 cells
         assert a[:2] in {b[:2] for b in best_l1} and a[4:] == (0, 0)
-    rest = _drive(s, 20)
-    assert len(set(archs + level2 + rest)) == 40  # never a repeat
+    best_l2 = sorted(level2, key=toy.toy_reward, reverse=True)
+    level3 = _drive(s, 4)
+    for a in level3:  # level 3 expands level 2's best (all 4 of them here, K = 4)
+        assert a[:4] in {b[:4] for b in best_l2}
+    assert len(set(archs + level2 + level3)) == 24 == s.schedule_length()  # never a repeat
+    with pytest.raises(SearchFinished, match="predictor_local"):
+        s.ask()
+    with pytest.raises(SearchFinished):  # and it stays finished
+        s.ask()
     st = s.stats()
-    assert [x["level"] for x in st][:2] == [2, 3] and all(x["evaluated"] == 4 for x in st)
+    assert [x["level"] for x in st] == [2, 3] and all(x["evaluated"] == 4 for x in st)
     assert all(x["spearman"] is None or -1.0 <= x["spearman"] <= 1.0 for x in st)
+    # every child was ranked, not only the K evaluated: 4 parents x 16 children per level,
+    # less the 4 whose completion is the parent's own (already evaluated)
+    log = s.rank_log()
+    assert [(stage, level, len(a)) for stage, level, a, _ in log] == [(1, 2, 60), (2, 3, 60)]
+    assert set(level2) <= set(log[0][2]) and set(level3) <= set(log[1][2])
+    top = sorted(zip(log[0][3], log[0][2]), reverse=True)[:4]  # the K evaluated = the K best predicted
+    assert {a for _, a in top} == set(level2)
+
+
+def test_predictor_local_goes_on_past_the_last_level():
+    space = toy.ToySpace()
+    s = make_strategy("predictor_local", space, seed=0, overrides={"K": "4", "epochs": "30", "members": "2"})
+    paper = make_strategy("pnas", space, seed=0, overrides={"K": "4", "epochs": "30", "members": "2"})
+    archs = _drive(s, 40)
+    assert archs[:24] == _drive(paper, 24)  # the same levels first
+    assert len(set(archs)) == 40  # then refinement stages, never a repeat
+    st = s.stats()
+    assert [x["level"] for x in st][:2] == [2, 3] and {x["level"] for x in st[2:]} == {4}
+    assert len(s.rank_log()) == len(st)
 
 
 def test_pnas_needs_a_progressive_space():
@@ -236,8 +266,10 @@ def test_pnas_needs_a_progressive_space():
 
 def test_pnas_finds_the_toy_optimum_with_few_queries():
     space = toy.ToySpace()
-    s = make_strategy("pnas", space, seed=0, overrides={"K": "4", "epochs": "60"})
+    s = make_strategy("pnas", space, seed=0, overrides={"K": "12", "epochs": "60"})
     assert max(map(toy.toy_reward, _drive(s, 40))) >= 99.0  # 4,096 archs; optimum 100
+    s = make_strategy("predictor_local", space, seed=0, overrides={"K": "4", "epochs": "60"})
+    assert max(map(toy.toy_reward, _drive(s, 40))) >= 99.0
 
 
 @pytest.mark.parametrize("cls,threshold", [(MLPEnsemble, 0.9), (LSTMPredictor, 0.9)])

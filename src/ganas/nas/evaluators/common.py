@@ -158,11 +158,14 @@ def resolve_device(device: str) -> torch.device:
 
 
 def train_model(
-    model: nn.Module, data: LabelledData, recipe: TrainSettings, seed: int, device: torch.device
+    model: nn.Module, data: LabelledData, recipe: TrainSettings, seed: int, device: torch.device,
+    on_epoch: Callable[[int, nn.Module], None] | None = None,
 ) -> dict[str, float]:
     """Train ``model`` in place with the recipe of ``recipe``; batches shuffled by a generator seeded with
     ``seed``. Returns {"train_loss": mean loss of the last epoch, "steps"}. Raises
-    NonFiniteLossError on a NaN/inf loss (naming epoch and step)."""
+    NonFiniteLossError on a NaN/inf loss (naming epoch and step). ``on_epoch(epoch,
+    model)`` is called after every epoch but the last (e.g. to score it; the model is
+    put back in training mode afterwards)."""
     recipe.validate()
     model.to(device).train()
     opt = recipe.make_optimizer([p for p in model.parameters() if p.requires_grad])
@@ -190,6 +193,9 @@ def train_model(
             losses.append(loss.detach())
             step += 1
         last = float(torch.stack(losses).mean())
+        if on_epoch is not None and epoch + 1 < recipe.epochs:
+            on_epoch(epoch, model)
+            model.train()
     return {"train_loss": last, "steps": float(step)}
 
 
@@ -219,10 +225,11 @@ def fit_and_score(
     score_on: LabelledData,
     recipe: TrainSettings,
     seed: int,
+    on_epoch: Callable[[int, nn.Module], None] | None = None,
 ) -> tuple[nn.Module, dict[str, float]]:
     """Build (seeded), count cost, train, and score: the one path for search-time child
     training and for retraining. Returns (model, {"acc" (fraction), "train_loss",
-    "params", "flops", "seconds", "steps"})."""
+    "params", "flops", "seconds", "steps"}). ``on_epoch``: see ``train_model``."""
     from ..flops import count_flops, count_params
 
     t0 = time.perf_counter()
@@ -233,6 +240,6 @@ def fit_and_score(
     # Dropout and other stochastic layers draw from the global RNG: keep it seeded too.
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(seed) + 1)
-        stats = train_model(model, train, recipe, seed, device)
+        stats = train_model(model, train, recipe, seed, device, on_epoch)
     acc = accuracy(model, score_on, device)
     return model, {"acc": acc, "params": params, "flops": flops, "seconds": time.perf_counter() - t0, **stats}

@@ -193,13 +193,15 @@ class PNAS(SeededStrategy):
         self.queue = [(k, by_key[k]) for k, _ in top]
         return [(k, by_key[k]) for k, _ in rest]
 
+    def _stage_stats(self) -> dict[str, Any]:
+        done = [k for k in self.stage_preds if k in self.data]
+        rho = spearman([self.stage_preds[k] for k in done], [self.data[k] for k in done])
+        return {"stage": len(self._stats) + 1, "level": self.stage_level, "evaluated": len(done), "spearman": rho}
+
     def _close_stage(self) -> None:
         if not self.stage_preds:
             return
-        done = [k for k in self.stage_preds if k in self.data]
-        rho = spearman([self.stage_preds[k] for k in done], [self.data[k] for k in done])
-        self._stats.append({"stage": len(self._stats) + 1, "level": self.stage_level,
-                            "evaluated": len(done), "spearman": rho})
+        self._stats.append(self._stage_stats())
         self.stage_preds = {}
 
     def schedule_length(self) -> int:
@@ -282,8 +284,12 @@ class PNAS(SeededStrategy):
                 self.enc[k] = self._encode(path, k)
 
     def stats(self) -> list[dict[str, Any]]:
-        """Per stage: level, evaluated count, predictor Spearman on the new evaluations."""
-        return [dict(s) for s in self._stats]
+        """Per stage: level, evaluated count, predictor Spearman on the new evaluations
+        (the stage in progress included, with the results it has so far)."""
+        out = [dict(s) for s in self._stats]
+        if self.stage_preds and any(k in self.data for k in self.stage_preds):
+            out.append(self._stage_stats())
+        return out
 
     def rank_log(self) -> list[tuple[int, int, list[Arch], list[float]]]:
         """Every ranking so far: (stage, level, candidate architectures, predicted rewards).

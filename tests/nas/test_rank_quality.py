@@ -6,6 +6,7 @@ import csv
 import json
 import math
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 import pytest
@@ -34,11 +35,10 @@ def _test(arch: tuple) -> float:  # the "reported" accuracy: correlated, not ide
     return _val(arch) - 3.0 * (arch[5] % 2)
 
 
-@pytest.fixture(scope="module")
-def table(tmp_path_factory: pytest.TempPathFactory) -> TabularEvaluator:
-    """Every toy architecture (4**6) in the NAS-Bench-201 file layout."""
-    d = tmp_path_factory.mktemp("toy_table")
-    space = toy.ToySpace()
+def write_tables(d: Path, rows: Iterable[tuple[str, list[str], list[str]]]) -> Path:
+    """The NAS-Bench-201 file layout: per architecture string, the 12-epoch columns
+    (c10 test, c10 val, c100 test, c100 val, imagenet test, imagenet val) and the
+    200-epoch test accuracies (c10, c100, imagenet)."""
     with (d / "nb201_hp12_val_test_acc.csv").open("w", newline="") as f12, \
             (d / "nats_tss_200ep_test_acc.csv").open("w", newline="") as f200:
         w12, w200 = csv.writer(f12), csv.writer(f200)
@@ -46,11 +46,19 @@ def table(tmp_path_factory: pytest.TempPathFactory) -> TabularEvaluator:
                       "imagenet-test", "imagenet-val"])
         w200.writerow(["CIFAR10TestAccuracy200Epochs", "CIFAR100TestAccuracy200Epochs",
                        "ImageNetTestAccuracy200Epochs", "ArchitectureString"])
-        for i, a in enumerate(space.enumerate()):
-            s = space.to_string(a)
-            w12.writerow([i, s, "50", f"{_val(a):.4f}", "50", "50", "25", "25"])
-            w200.writerow([f"{_test(a):.4f}", "60", "30", s])
-    return TabularEvaluator(d, expected_rows=None)
+        for i, (s, hp12, hp200) in enumerate(rows):
+            w12.writerow([i, s, *hp12])
+            w200.writerow([*hp200, s])
+    return d
+
+
+@pytest.fixture(scope="module")
+def table(tmp_path_factory: pytest.TempPathFactory) -> TabularEvaluator:
+    """Every toy architecture (4**6) in the NAS-Bench-201 file layout."""
+    space = toy.ToySpace()
+    rows = ((space.to_string(a), ["50", f"{_val(a):.4f}", "50", "50", "25", "25"], [f"{_test(a):.4f}", "60", "30"])
+            for a in space.enumerate())
+    return TabularEvaluator(write_tables(tmp_path_factory.mktemp("toy_table"), rows), expected_rows=None)
 
 
 def test_each_stage_is_scored_over_every_candidate_it_ranked(table: TabularEvaluator) -> None:
@@ -142,20 +150,13 @@ def nb201_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     3x3 convolutions (the best cell reports 75.0)."""
     from ganas.nas import make_space
 
-    d = tmp_path_factory.mktemp("nb201_synthetic")
     space = make_space("nb201")
-    with (d / "nb201_hp12_val_test_acc.csv").open("w", newline="") as f12, \
-            (d / "nats_tss_200ep_test_acc.csv").open("w", newline="") as f200:
-        w12, w200 = csv.writer(f12), csv.writer(f200)
-        w12.writerow(["index", "arch_str", "cifar10-test", "cifar10-val", "cifar100-test", "cifar100-val",
-                      "imagenet-test", "imagenet-val"])
-        w200.writerow(["CIFAR10TestAccuracy200Epochs", "CIFAR100TestAccuracy200Epochs",
-                       "ImageNetTestAccuracy200Epochs", "ArchitectureString"])
-        for i, a in enumerate(space.enumerate()):
-            s, acc = space.to_string(a), 63.0 + 2.0 * sum(x == 3 for x in a)
-            w12.writerow([i, s, "50", "50", f"{acc:.2f}", f"{acc - 1:.2f}", "25", "25"])
-            w200.writerow(["90", f"{acc:.2f}", "40", s])
-    return d
+
+    def row(a: tuple) -> tuple[str, list[str], list[str]]:
+        acc = 63.0 + 2.0 * sum(x == 3 for x in a)
+        return space.to_string(a), ["50", "50", f"{acc:.2f}", f"{acc - 1:.2f}", "25", "25"], ["90", f"{acc:.2f}", "40"]
+
+    return write_tables(tmp_path_factory.mktemp("nb201_synthetic"), (row(a) for a in space.enumerate()))
 
 
 def _cli(capsys: pytest.CaptureFixture[str], *argv: object) -> tuple[int, str, str]:

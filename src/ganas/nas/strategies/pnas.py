@@ -26,9 +26,10 @@ stopping, spends the budget left on the same loop -- refit, rank, evaluate the t
 unevaluated neighbours (up to ``radius`` decisions changed) of the ``K`` best
 architectures so far; ``refine_pool=space`` ranks every unevaluated architecture of a
 small enumerable space instead. ``explore`` ranks by ensemble mean + ``explore`` x
-ensemble std (an upper-confidence rule; PNAS ranks by the mean). Its defaults were
-tuned on NAS-Bench-201 CIFAR-100, seeds 0-29, and are reported on CIFAR-10 and
-ImageNet16-120, seeds 1000-1099 (docs/benchmarks_nas.md has the tuning table).
+ensemble std (an upper-confidence rule; PNAS ranks by the mean). Its NAS-Bench-201
+figures follow a tuning protocol: ``benchmarks/nas_nb201.py`` chooses K and
+``explore`` on CIFAR-100, seeds 0-29, and reports the choice on CIFAR-10 and
+ImageNet16-120, seeds 1000.. (docs/benchmarks_nas.md has the tuning table).
 
 Predictor input (``encode``): ``partial`` (default) gives the predictor the decisions
 a partial has made and -1 for the others, as PNAS's predictor reads the b-block cell

@@ -88,6 +88,22 @@ def test_learns_a_separable_task(spy, space) -> None:
     assert r.reward >= 0.9 and r.metrics["train_loss"] < 0.5
 
 
+def test_per_epoch_validation_curve_ends_at_the_reward(spy, space) -> None:
+    """curve["val_acc"]: one validation accuracy per epoch (REINFORCE takes the max of
+    the last 5); scoring between epochs changes nothing about the training itself."""
+    arch = space.from_string(CELL)
+    r = evaluator(epochs=3).evaluate(space, arch, seed=0)
+    curve = r.curve["val_acc"]
+    assert len(curve) == 3 and curve[-1] == r.reward
+    assert all(abs(v * 15 - round(v * 15)) < 1e-9 for v in curve)  # fractions of the 15 val items
+    from ganas.nas.evaluators.common import fit_and_score
+
+    ev = evaluator(epochs=3)
+    train, val = ev.data()
+    _, plain = fit_and_score(lambda: space.build(arch, (1, 8, 8), 2), train, val, ev.settings, 0)
+    assert plain["acc"] == r.reward and plain["train_loss"] == r.metrics["train_loss"]
+
+
 def test_same_seed_same_result_other_seed_differs(spy, space) -> None:
     ev = evaluator(epochs=1, optimizer="sgd", lr=0.05)
     arch = space.from_string(CELL)

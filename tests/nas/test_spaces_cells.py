@@ -56,7 +56,7 @@ def test_cell_output_concatenates_unused_blocks_and_reduction_halves() -> None:
     blocks = [[0, "sep_conv_3x3", 1, "identity", "add"], [2, "max_pool_3x3", 1, "conv_3x3", "concat"], [0, "avg_pool_3x3", 1, "identity", "add"]]
     normal = Cell(blocks, c_pp=6, c_p=6, c=4, reduction=False, reduction_prev=False)
     s = torch.randn(2, 6, 8, 8)
-    assert normal.outputs == [1, 2] and normal(s, s).shape == (2, 8, 8, 8)
+    assert normal.outputs == [3, 4] and normal(s, s).shape == (2, 8, 8, 8)  # states 2 + b
     red = Cell(blocks, c_pp=6, c_p=6, c=4, reduction=True, reduction_prev=False)
     assert red(s, s).shape == (2, 8, 4, 4)
     # after a reduction, h_{i-2} is twice as large: factorized reduce brings it down
@@ -148,3 +148,43 @@ def test_cell_settings_checked() -> None:
         make_space("pnas", {"blocks": "0"})
     with pytest.raises(ConfigError, match="C>=2"):
         make_space("pnas", {"C": "1"})
+
+
+# block 0 reads h_{i-2} twice, block 1 reads block 0 and h_{i-2}: h_{i-1} (state 1) is unused
+_WIRING = [[0, "sep_conv_3x3", 0, "identity", "add"], [2, "max_pool_3x3", 0, "conv_3x3", "add"]]
+
+
+@pytest.mark.parametrize("rule, states", [("unused_states", [1, 3]), ("all_blocks", [2, 3]), ("unused_blocks", [3])])
+def test_cell_output_rules(rule: str, states: list[int]) -> None:
+    """unused_states (NASNet's code: an unused cell input is concatenated too),
+    all_blocks (PNASNet's code: every block, even one a later block reads), and the
+    earlier unused_blocks."""
+    s = torch.randn(2, 6, 8, 8)
+    normal = Cell(_WIRING, c_pp=6, c_p=6, c=4, reduction=False, reduction_prev=False, output=rule)
+    assert normal.outputs == states and normal(s, s).shape == (2, 4 * len(states), 8, 8)
+    red = Cell(_WIRING, c_pp=6, c_p=6, c=4, reduction=True, reduction_prev=False, output=rule)
+    assert red(s, s).shape == (2, 4 * len(states), 4, 4)  # an unused input is reduced to the blocks' size
+    assert ("1" in red.reduce_inputs) == (rule == "unused_states")
+
+
+def test_unused_cell_input_reaches_the_output_under_nasnet_wiring() -> None:
+    """Under unused_states the cell output depends on h_{i-1} although no block reads it."""
+    cell = Cell(_WIRING, c_pp=3, c_p=3, c=2, reduction=False, reduction_prev=False, output="unused_states").eval()
+    old = Cell(_WIRING, c_pp=3, c_p=3, c=2, reduction=False, reduction_prev=False, output="unused_blocks").eval()
+    s0, s1 = torch.randn(1, 3, 4, 4), torch.randn(1, 3, 4, 4)
+    with torch.no_grad():
+        assert not torch.equal(cell(s0, s1), cell(s0, s1 + 1.0))
+        assert torch.equal(old(s0, s1), old(s0, s1 + 1.0))
+
+
+def test_spaces_default_to_the_authors_wiring() -> None:
+    nas, pnas = make_space("nasnet", NAS_TINY), make_space("pnas", PNAS_TINY)
+    assert nas.settings.cell_output == "unused_states" and pnas.settings.cell_output == "all_blocks"
+    # a 3-block PNAS cell whose blocks feed one another: all 3 concatenated (3 * C channels)
+    arch = pnas.from_string("0:sep_conv_3x3,1:identity;2:max_pool_3x3,0:sep_conv_5x5;3:identity,2:avg_pool_3x3")
+    assert pnas.spec(arch)["output"] == "all_blocks"
+    assert pnas.build(arch, (3, 8, 8), 2).cells[0].multiplier == 3
+    old = make_space("pnas", {**PNAS_TINY, "cell_output": "unused_blocks"})
+    assert old.build(arch, (3, 8, 8), 2).cells[0].multiplier == 1
+    with pytest.raises(ConfigError, match="cell_output"):
+        make_space("nasnet", {**NAS_TINY, "cell_output": "everything"})

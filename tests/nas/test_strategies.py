@@ -12,7 +12,7 @@ from torch.nn import functional as F
 
 from ganas.errors import ConfigError, GanasError, UnknownNameError
 from ganas.nas.base import STRATEGIES
-from ganas.nas.strategies import make_strategy
+from ganas.nas.strategies import SearchFinished, make_strategy
 from ganas.nas.strategies.predictors import LSTMPredictor, MLPEnsemble, spearman
 from ganas.nas.strategies.reinforce import LSTMController, TableController, ppo_loss, reinforce_loss
 
@@ -27,9 +27,11 @@ FAST = {
     "evolution": {"population": "5", "sample": "2"},
     "reinforce": {"batch": "2"},
     "reinforce-table-ppo": {"controller": "table", "algo": "ppo", "batch": "3", "lr": "0.05"},
-    "pnas": {"K": "3", "epochs": "20", "members": "2", "hidden": "8"},
-    "pnas-explore": {"K": "3", "epochs": "20", "members": "3", "explore": "1", "refine_pool": "space"},
-    "pnas-lstm": {"K": "3", "epochs": "10", "hidden": "8", "predictor": "lstm", "initial": "5"},
+    # pnas stops after its last level: 16 + 2 K (toy space) must cover the 27 steps driven
+    "pnas": {"K": "6", "epochs": "20", "members": "2", "hidden": "8"},
+    "pnas-lstm": {"K": "11", "epochs": "10", "hidden": "8", "predictor": "lstm", "initial": "5"},
+    "predictor_local": {"K": "3", "epochs": "20", "members": "2", "hidden": "8"},
+    "predictor_local-explore": {"K": "3", "epochs": "20", "members": "3", "explore": "1", "refine_pool": "space"},
 }
 
 
@@ -47,7 +49,7 @@ def _drive(strategy, steps: int) -> list[tuple]:
 
 
 def test_registry_lists_all_strategies():
-    assert {"random", "evolution", "reinforce", "pnas"} <= set(STRATEGIES.list())
+    assert {"random", "evolution", "reinforce", "pnas", "predictor_local"} <= set(STRATEGIES.list())
 
 
 def test_strategies_import_no_evaluator_or_executor():
@@ -213,7 +215,9 @@ def test_reinforce_baseline_orders():
     assert before._advantage(20.0) == pytest.approx(20.0 - (0.25 * 10 + 0.5 * 20) / 0.75)
 
 
-def test_pnas_grows_level_by_level():
+def test_pnas_grows_level_by_level_and_stops_after_the_last():
+    """The paper's schedule: all level-1 cells, then K per level, ranked among ALL the
+    children of the K best; after level B nothing more (no refinement)."""
     space = toy.ToySpace()  # 3 levels, 16 initial partials, 16 expansions each
     s = make_strategy("pnas", space, seed=0, overrides={"K": "4", "epochs": "30", "members": "2"})
     archs = _drive(s, 16)
@@ -222,11 +226,37 @@ def test_pnas_grows_level_by_level():
     level2 = _drive(s, 4)
     for a in level2:  # each is a one-step expansion of one of the 4 best level-1 cells
         assert a[:2] in {b[:2] for b in best_l1} and a[4:] == (0, 0)
-    rest = _drive(s, 20)
-    assert len(set(archs + level2 + rest)) == 40  # never a repeat
+    best_l2 = sorted(level2, key=toy.toy_reward, reverse=True)
+    level3 = _drive(s, 4)
+    for a in level3:  # level 3 expands level 2's best (all 4 of them here, K = 4)
+        assert a[:4] in {b[:4] for b in best_l2}
+    assert len(set(archs + level2 + level3)) == 24 == s.schedule_length()  # never a repeat
+    with pytest.raises(SearchFinished, match="predictor_local"):
+        s.ask()
+    with pytest.raises(SearchFinished):  # and it stays finished
+        s.ask()
     st = s.stats()
-    assert [x["level"] for x in st][:2] == [2, 3] and all(x["evaluated"] == 4 for x in st)
+    assert [x["level"] for x in st] == [2, 3] and all(x["evaluated"] == 4 for x in st)
     assert all(x["spearman"] is None or -1.0 <= x["spearman"] <= 1.0 for x in st)
+    # every child was ranked, not only the K evaluated: 4 parents x 16 children per level,
+    # less the 4 whose completion is the parent's own (already evaluated)
+    log = s.rank_log()
+    assert [(stage, level, len(a)) for stage, level, a, _ in log] == [(1, 2, 60), (2, 3, 60)]
+    assert set(level2) <= set(log[0][2]) and set(level3) <= set(log[1][2])
+    top = sorted(zip(log[0][3], log[0][2]), reverse=True)[:4]  # the K evaluated = the K best predicted
+    assert {a for _, a in top} == set(level2)
+
+
+def test_predictor_local_goes_on_past_the_last_level():
+    space = toy.ToySpace()
+    s = make_strategy("predictor_local", space, seed=0, overrides={"K": "4", "epochs": "30", "members": "2"})
+    paper = make_strategy("pnas", space, seed=0, overrides={"K": "4", "epochs": "30", "members": "2"})
+    archs = _drive(s, 40)
+    assert archs[:24] == _drive(paper, 24)  # the same levels first
+    assert len(set(archs)) == 40  # then refinement stages, never a repeat
+    st = s.stats()
+    assert [x["level"] for x in st][:2] == [2, 3] and {x["level"] for x in st[2:]} == {4}
+    assert len(s.rank_log()) == len(st)
 
 
 def test_pnas_needs_a_progressive_space():
@@ -236,8 +266,10 @@ def test_pnas_needs_a_progressive_space():
 
 def test_pnas_finds_the_toy_optimum_with_few_queries():
     space = toy.ToySpace()
-    s = make_strategy("pnas", space, seed=0, overrides={"K": "4", "epochs": "60"})
+    s = make_strategy("pnas", space, seed=0, overrides={"K": "12", "epochs": "60"})
     assert max(map(toy.toy_reward, _drive(s, 40))) >= 99.0  # 4,096 archs; optimum 100
+    s = make_strategy("predictor_local", space, seed=0, overrides={"K": "4", "epochs": "60"})
+    assert max(map(toy.toy_reward, _drive(s, 40))) >= 99.0
 
 
 @pytest.mark.parametrize("cls,threshold", [(MLPEnsemble, 0.9), (LSTMPredictor, 0.9)])
@@ -269,3 +301,98 @@ def test_partial_cells_reach_the_predictor_with_undecided_decisions():
     complete = make_strategy("pnas", space, seed=0, overrides={"K": "3", "epochs": "10", "encode": "complete"})
     _drive(complete, 16)
     assert all(v == k for k, v in complete.enc.items())
+
+
+# -- REINFORCE: Zoph & Le's anchor-point attention and reward ---------------------------
+def test_skip_decisions_are_the_papers_attention():
+    """Two layers: layer 0 one token, layer 1 one token and one skip decision ("does
+    layer 0 feed layer 1"). Recompute the controller by hand: the skip's probability is
+    sigmoid(v^T tanh(W_prev h_0 + W_curr h_1)), h_i the anchor-point states."""
+    g = torch.Generator().manual_seed(0)
+    c = LSTMController([3, 4, 2], hidden=6, layers=2, generator=g, anchors=[(0, []), (1, [2])])
+    assert isinstance(c.heads[2], torch.nn.Identity)  # no softmax head of its own
+    archs = torch.tensor([[2, 1, 1], [0, 3, 0]])
+    logits = c.logits(archs)
+    with torch.no_grad():
+        for b in range(2):
+            a = archs[b]
+            out, st = c.lstm(c.start.unsqueeze(0))  # step 0: token of layer 0
+            assert torch.allclose(logits[0][b], c.heads[0](out[0, 0]), atol=1e-6)
+            out, st = c.lstm(c.embeds[0](a[:1]).unsqueeze(0), st)  # anchor point of layer 0
+            h0 = out[0, 0]
+            out, st = c.lstm(c.start.unsqueeze(0), st)  # after layer 0 the start vector
+            assert torch.allclose(logits[1][b], c.heads[1](out[0, 0]), atol=1e-6)
+            out, st = c.lstm(c.embeds[1](a[1:2]).unsqueeze(0), st)  # anchor point of layer 1
+            h1 = out[0, 0]
+            q = c.v(torch.tanh(c.w_prev(h0) + c.w_curr(h1)))
+            p_skip = torch.softmax(logits[2][b], -1)[1]
+            assert torch.allclose(p_skip, torch.sigmoid(q)[0], atol=1e-6)
+
+
+def test_reinforce_on_macro_uses_attention_unless_turned_off():
+    from ganas.nas import make_space
+
+    space = make_space("macro", {"layers": 3})
+    s = make_strategy("reinforce", space, seed=0)
+    assert s.controller.anchors == space.anchor_points() and hasattr(s.controller, "v")
+    off = make_strategy("reinforce", space, seed=0, overrides={"skip_attention": "false"})
+    assert off.controller.anchors == [] and not hasattr(off.controller, "v")
+    assert make_strategy("reinforce", make_space("macro", {"layers": 3, "skips": "false"})).controller.anchors == []
+    for _ in range(10):  # sampled archs are valid and teacher forcing reproduces every token's choice set
+        a = s.ask()
+        space.validate(a)
+        s.tell(a, 0.5)
+    lg = s.controller.logits(torch.tensor([list(a)]))
+    assert [t.shape[1] for t in lg] == [d.n for d in space.decisions()]
+
+
+def test_attention_controller_learns_to_connect():
+    """Reward = the fraction of skip connections present: the skip probabilities rise."""
+    from ganas.nas import make_space
+
+    space = make_space("macro", {"layers": 3})
+    skips = [t for _, ts in space.anchor_points() for t in ts]
+    s = make_strategy("reinforce", space, seed=0, overrides={"lr": "0.01", "batch": "4", "reward_power": "1"})
+    frac = []
+    for _ in range(120):
+        a = s.ask()
+        frac.append(sum(a[t] for t in skips) / len(skips))
+        s.tell(a, frac[-1])
+    assert np.mean(frac[-20:]) > np.mean(frac[:20]) + 0.3
+
+
+def test_reward_is_the_max_of_the_last_epochs_cubed():
+    from ganas.nas.base import EvalResult
+
+    s = make_strategy("reinforce", toy.ToySpace(), seed=0)
+    res = EvalResult(0.5, curve={"val_acc": [0.95, 0.2, 0.9, 0.3, 0.4, 0.5]})
+    assert s.reward_of(res) == 0.9  # the last 5 epochs: 0.95 is the 6th from the end
+    assert s.reward_of(EvalResult(0.5)) == 0.5  # no epochs (a table): the evaluator's reward
+    assert s.shaped(0.9) == pytest.approx(0.729)
+    s.tell((0,) * 6, 0.9)
+    assert s.buffer[-1][1] == pytest.approx(0.729)
+    off = make_strategy("reinforce", toy.ToySpace(), overrides={"reward_epochs": "0", "reward_power": "1"})
+    assert off.reward_of(res) == 0.5 and off.shaped(0.9) == 0.9
+    with pytest.raises(ConfigError, match="reward_power"):
+        make_strategy("reinforce", toy.ToySpace(), overrides={"reward_power": "0"})
+
+
+def test_search_journals_the_strategys_reward(tmp_path):
+    """run_search records reinforce's signal (max of the last 5 epochs) and the curve."""
+    import json
+
+    from ganas.nas.base import EvalResult, Evaluator
+    from ganas.nas.search import run_search
+
+    class Curves(Evaluator):
+        name = "curves"
+
+        def evaluate(self, space, arch, seed=0):
+            return EvalResult(0.25, curve={"val_acc": [0.1, 0.6, 0.2, 0.25]})
+
+    space = toy.ToySpace()
+    run_search(space, make_strategy("reinforce", space), Curves(), 3, tmp_path)
+    lines = [json.loads(x) for x in (tmp_path / "journal.jsonl").read_text().splitlines()]
+    assert [e["reward"] for e in lines] == [0.6] * 3 and lines[0]["curve"] == {"val_acc": [0.1, 0.6, 0.2, 0.25]}
+    run_search(space, make_strategy("random", space), Curves(), 2, tmp_path / "r")
+    assert json.loads((tmp_path / "r" / "best.json").read_text())["reward"] == 0.25  # others: the evaluator's

@@ -199,6 +199,8 @@ class EvalResult:
     reward: float
     metrics: dict[str, float] = field(default_factory=dict)
     cost: dict[str, float] = field(default_factory=dict)  # params, flops, seconds
+    # per-epoch series, e.g. {"val_acc": [fraction after epoch 1, 2, ...]} (train evaluator)
+    curve: dict[str, list[float]] = field(default_factory=dict)
 
 
 class Evaluator(ABC):

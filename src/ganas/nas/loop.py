@@ -44,6 +44,7 @@ from ..fileio import atomic_write_bytes
 from ..layout import read_search_config
 from .base import Arch, Evaluator, SearchSpace, Strategy
 from .best import best_so_far, running_best
+from .strategies.base import SearchFinished, search_reward
 from .executors.base import Done, Executor, Job
 from .journal import (BEST, CONFIG, JOURNAL, PLOT, STATE, SUMMARY, Journal, _jsonable, check_config,
                       eval_seed, load_state, normalise, save_state, search_config)
@@ -60,14 +61,17 @@ class SearchResult:
     failed: int = 0  # evaluations recorded as failed
 
 
-def _entry(space: SearchSpace, d: Done, failure_reward: float) -> dict[str, Any]:
+def _entry(space: SearchSpace, d: Done, failure_reward: float, strategy: Strategy) -> dict[str, Any]:
     e: dict[str, Any] = {"i": d.job.index, "arch": space.to_string(d.job.arch), "seed": d.job.seed,
                          "time": d.seconds}
     if d.result is None:
         e.update(reward=float(failure_reward), metrics={}, cost={}, failed=True, error=d.error,
                  attempts=d.attempts)
     else:
-        e.update(reward=float(d.result.reward), metrics=dict(d.result.metrics), cost=dict(d.result.cost))
+        # the strategy's search signal (REINFORCE: max val acc of the last epochs, cubed)
+        e.update(reward=search_reward(strategy, d.result), metrics=dict(d.result.metrics), cost=dict(d.result.cost))
+        if getattr(d.result, "curve", None):  # per-epoch series (train evaluator: val_acc per epoch)
+            e["curve"] = {k: list(v) for k, v in d.result.curve.items()}
         if d.attempts > 1:
             e["attempts"] = d.attempts
     return normalise(e)
@@ -145,7 +149,12 @@ def run_search(space: SearchSpace, strategy: Strategy, evaluator: Evaluator, bud
             if journal is not None:
                 journal.close()
     history = [known[i] for i in sorted(known)]
-    return _finish(out, cfg, history, strategy, len(lines), loop.mismatches, space)
+    if not history:
+        raise ConfigError(f"strategy {strategy.name!r} proposed nothing to evaluate")
+    from .rank_quality import rank_quality
+
+    extra = {"rank_quality": rank_quality(strategy, space, evaluator)}
+    return _finish(out, cfg, history, strategy, len(lines), loop.mismatches, space, extra)
 
 
 class _Loop:
@@ -161,6 +170,7 @@ class _Loop:
         self.outstanding: dict[int, Job] = {}  # asked, not told
         self.live: set[int] = set()  # submitted to the executor, not collected
         self.mismatches = 0
+        self.finished = False  # the strategy's own schedule ended (pnas after level B)
 
     def state(self) -> dict[str, Any]:
         pending = [[j.index, self.space.to_string(j.arch), j.seed] for _, j in sorted(self.outstanding.items())]
@@ -174,7 +184,13 @@ class _Loop:
 
     def _ask(self) -> bool:
         """One proposal as evaluation ``next``; False when the strategy has none now."""
-        arch = self.strategy.ask()
+        if self.finished:
+            return False
+        try:
+            arch = self.strategy.ask()
+        except SearchFinished:  # a strategy with its own schedule may end before the budget
+            self.finished = True
+            return False
         if arch is None:
             return False
         job = Job(self.next, tuple(arch), eval_seed(self.seed, self.next))
@@ -223,7 +239,7 @@ class _Loop:
         while True:
             self._replay()
             self._refill()
-            finished = self.told >= self.budget
+            finished = self.told >= self.budget or (self.finished and not self.outstanding)
             if finished or save_every <= 0 or time.monotonic() - last_save >= save_every:
                 save()
                 last_save = time.monotonic()
@@ -234,7 +250,7 @@ class _Loop:
                     f"strategy {self.strategy.name!r} proposes nothing while no evaluation is running "
                     f"({self.told} of {self.budget} told)")
             dones = self.executor.collect()
-            entries = [_entry(self.space, d, self.failure_reward) for d in dones
+            entries = [_entry(self.space, d, self.failure_reward, self.strategy) for d in dones
                        if d.job.index not in self.known]  # exactly once, whatever a worker sends
             self.journal.append_many(entries)
             for d in dones:
@@ -249,7 +265,8 @@ class _Loop:
 
 
 def _finish(out: Path, cfg: Mapping[str, Any], history: list[dict[str, Any]], strategy: Strategy,
-            resumed_from: int, mismatches: int, space: SearchSpace) -> SearchResult:
+            resumed_from: int, mismatches: int, space: SearchSpace,
+            extra: Mapping[str, Any] | None = None) -> SearchResult:
     ok = [e for e in history if not e.get("failed")]
     if not ok:
         raise DataError(f"{out / JOURNAL}: every one of the {len(history)} evaluations failed "
@@ -266,7 +283,7 @@ def _finish(out: Path, cfg: Mapping[str, Any], history: list[dict[str, Any]], st
                "evaluations": len(history), "failed": len(history) - len(ok), "best": best_doc,
                "curve": {"evaluation": list(range(1, len(history) + 1)), "reward": rewards,
                          "best_so_far": curve},
-               "strategy_stats": stats, "plot": PLOT}
+               "strategy_stats": stats, "plot": PLOT, **dict(extra or {})}
     atomic_write_bytes(out / SUMMARY, json_bytes(summary))
     from ..report.charts import write_search_curve
 

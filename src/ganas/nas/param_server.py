@@ -217,6 +217,10 @@ class ReinforcePS(SeededStrategy):
         rep.handed += 1
         return rep.round[rep.handed - 1][0]
 
+    def reward_of(self, result: Any) -> float:
+        """The search signal, as ``reinforce``'s (the max val acc of the last epochs)."""
+        return self.reps[0].agent.reward_of(result)
+
     def tell(self, arch: Arch, reward: float) -> None:
         key = arch_key(arch)
         hit = next((k for k, (r, p) in enumerate(self.outstanding) if self.reps[r].round[p][0] == key), None)
@@ -228,7 +232,7 @@ class ReinforcePS(SeededStrategy):
             hit = 0
         r, p = self.outstanding.pop(hit)
         rep = self.reps[r]
-        rep.round[p] = [key, float(reward) * self.cfg.reward_scale]
+        rep.round[p] = [key, rep.agent.shaped(reward)]  # reinforce's reward shaping (Zoph & Le: cubed)
         if rep.handed == len(rep.round) and all(x[1] is not None for x in rep.round):
             self._push(rep)
 

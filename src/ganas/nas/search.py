@@ -39,24 +39,37 @@ def run_seeds(space: SearchSpace, strategy_name: str, evaluator: Evaluator, budg
     returned at the end (mean/std over seeds; population std, as the NB201 papers).
     ``queries_to[str(t)]``: the median over seeds of the first query count at which
     the returned architecture reports >= t (None when fewer than half the seeds get
-    there: the median would be "never").
+    there: the median would be "never"). A strategy whose own schedule ends first
+    (``pnas``) stops there: ``evaluations`` gives the mean and largest count used.
+    ``rank_quality``: per stage, the predictor's Spearman correlation over every
+    candidate it ranked, averaged over seeds (``ganas.nas.rank_quality``; None for
+    strategies without a predictor).
     """
-    from .strategies import make_strategy
+    from .rank_quality import mean_rank_quality, rank_quality
+    from .strategies import SearchFinished, make_strategy, search_reward
 
     seeds = list(seeds)
     finals: list[float] = []
     firsts: dict[float, list[float]] = {t: [] for t in thresholds}
     seconds: list[float] = []
+    queries: list[int] = []
+    ranks: list[Any] = []
     for s in seeds:
         t0 = time.perf_counter()
         strat = make_strategy(strategy_name, space, seed=s, overrides=settings)
         tracker, best_rep = BestSoFar(), math.nan
         first = {t: math.inf for t in thresholds}
+        q = 0
         for q in range(1, budget + 1):
-            arch = strat.ask()
+            try:
+                arch = strat.ask()
+            except SearchFinished:  # the strategy's own schedule ended before the budget
+                q -= 1
+                break
             res = evaluator.evaluate(space, arch, seed=eval_seed(s, q - 1))
-            strat.tell(arch, float(res.reward))
-            if tracker.update(res.reward):
+            r = search_reward(strat, res)
+            strat.tell(arch, r)
+            if tracker.update(r):
                 if report_key not in res.metrics:
                     raise ConfigError(
                         f"run_seeds: evaluator {evaluator.name!r} reports no metric {report_key!r} "
@@ -67,6 +80,8 @@ def run_seeds(space: SearchSpace, strategy_name: str, evaluator: Evaluator, budg
                 if first[t] == math.inf and best_rep >= t:
                     first[t] = q
         seconds.append(time.perf_counter() - t0)
+        queries.append(q)
+        ranks.append(rank_quality(strat, space, evaluator, report_key))  # after the timing
         finals.append(best_rep)
         for t in thresholds:
             firsts[t].append(first[t])
@@ -83,4 +98,6 @@ def run_seeds(space: SearchSpace, strategy_name: str, evaluator: Evaluator, budg
         "reported": {"mean": float(np.mean(finals)), "std": float(np.std(finals))},
         "queries_to": {str(float(t)): median_or_none(firsts[t]) for t in thresholds},
         "seconds_per_search": float(np.mean(seconds)) if seconds else 0.0,
+        "evaluations": {"mean": float(np.mean(queries)), "max": int(max(queries))},
+        "rank_quality": mean_rank_quality(ranks),
     }

@@ -236,13 +236,16 @@ def fit(
     drop_last: bool = False,
     progress: Optional[bool] = False,
     what: str = "training",
+    on_epoch: Optional[Callable[[int, nn.Module], Any]] = None,
 ) -> dict[str, float]:
     """Train ``model`` in place with cross-entropy; batches shuffled (and augmented) by a
     generator seeded with ``seed``, the scheduler stepped every iteration
     (``make_scheduler(optimizer, total_steps)``). ``drop_last`` drops the last partial
     batch of each epoch (BatchNorm on tiny batches). A tqdm bar over all steps unless
     ``progress`` is False (None: only on a terminal). Returns {"train_loss": mean loss of
-    the last epoch, "steps"}; NonFiniteLossError names epoch and step on a NaN/inf loss."""
+    the last epoch, "steps"}; NonFiniteLossError names epoch and step on a NaN/inf loss.
+    ``on_epoch(epoch, model)`` runs after every epoch but the last (e.g. to score it;
+    the model is put back in training mode afterwards)."""
     n = len(data)
     per_epoch = max(1, n // batch_size) if drop_last else math.ceil(n / batch_size)
     sched = make_scheduler(optimizer, epochs * per_epoch)
@@ -267,6 +270,9 @@ def fit(
                 bar.update(1)
             last = float(torch.stack(losses).mean())
             bar.set_postfix(epoch=epoch + 1, loss=f"{last:.4f}")
+            if on_epoch is not None and epoch + 1 < epochs:
+                on_epoch(epoch, model)
+                model.train()
     finally:
         bar.close()
     return {"train_loss": last, "steps": float(step)}

@@ -113,12 +113,14 @@ def search_seeds(space: str, strategy: str, benchmark: str, budget: int, seeds: 
                  thresholds: Sequence[float] | None = None) -> dict[str, Any]:
     """One in-memory search per seed on a tabular benchmark: the summary of
     ``nas.search.run_seeds`` (mean/std of the returned cells' test accuracy, queries to
-    each threshold; on CIFAR-10 the thresholds default to 94.0 and 94.3)."""
+    each threshold: per-dataset defaults, ``ganas.nas.rank_quality.DEFAULT_THRESHOLDS``;
+    the PNAS predictor's rank quality per stage)."""
+    from ..nas.rank_quality import default_thresholds
     from ..nas.search import run_seeds
 
     s = setup(space, strategy, benchmark=benchmark, dataset=dataset, sets=sets)
     if thresholds is None:
-        thresholds = (94.0, 94.3) if s.evaluator.dataset == "cifar10" else ()
+        thresholds = default_thresholds(s.evaluator.dataset)
     return run_seeds(s.space, strategy, s.evaluator, budget, list(seeds), s.routed["strategy"],
                      thresholds=tuple(thresholds))
 

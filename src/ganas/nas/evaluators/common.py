@@ -127,11 +127,13 @@ def carve_validation(data: LabelledData, val_fraction: float, split_seed: int = 
 
 
 def train_model(
-    model: nn.Module, data: LabelledData, recipe: TrainSettings, seed: int, device: torch.device
+    model: nn.Module, data: LabelledData, recipe: TrainSettings, seed: int, device: torch.device,
+    on_epoch: Callable[[int, nn.Module], None] | None = None,
 ) -> dict[str, float]:
     """Train ``model`` in place with the recipe of ``recipe`` (``supervised.fit``); batches
     shuffled by a generator seeded with ``seed``. Returns {"train_loss": mean loss of the
-    last epoch, "steps"}. Raises NonFiniteLossError on a NaN/inf loss (naming epoch and step)."""
+    last epoch, "steps"}. Raises NonFiniteLossError on a NaN/inf loss (naming epoch and step).
+    ``on_epoch(epoch, model)`` runs after every epoch but the last (``supervised.fit``)."""
     recipe.validate()
     model.to(device)
     opt = recipe.make_optimizer([p for p in model.parameters() if p.requires_grad])
@@ -142,7 +144,7 @@ def train_model(
 
     return supervised.fit(
         model, data, epochs=recipe.epochs, batch_size=recipe.batch_size, optimizer=opt, make_scheduler=cosine,
-        seed=seed, device=device, what="child training",
+        seed=seed, device=device, what="child training", on_epoch=on_epoch,
     )
 
 
@@ -152,10 +154,11 @@ def fit_and_score(
     score_on: LabelledData,
     recipe: TrainSettings,
     seed: int,
+    on_epoch: Callable[[int, nn.Module], None] | None = None,
 ) -> tuple[nn.Module, dict[str, float]]:
     """Build (seeded), count cost, train, and score: the one path for search-time child
     training and for retraining. Returns (model, {"acc" (fraction), "train_loss",
-    "params", "flops", "seconds", "steps"})."""
+    "params", "flops", "seconds", "steps"}). ``on_epoch``: see ``train_model``."""
     from ..flops import count_flops
 
     t0 = time.perf_counter()
@@ -166,6 +169,6 @@ def fit_and_score(
     # Dropout and other stochastic layers draw from the global RNG: keep it seeded too.
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(seed) + 1)
-        stats = train_model(model, train, recipe, seed, device)
+        stats = train_model(model, train, recipe, seed, device, on_epoch)
     acc = accuracy(model, score_on, device)
     return model, {"acc": acc, "params": params, "flops": flops, "seconds": time.perf_counter() - t0, **stats}

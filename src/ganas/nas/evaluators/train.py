@@ -15,7 +15,10 @@ read during a search (``retrain`` reports test accuracy afterwards).
 - Seeding: weight init and batch order follow ``seed``; on CPU the same (arch, seed)
   gives the same reward.
 - Reward: validation accuracy as a fraction in [0, 1]; ``metrics["val_acc"]`` is the same
-  in percent; ``cost`` holds params, FLOPs (multiply-adds) and seconds.
+  in percent; ``cost`` holds params, FLOPs (multiply-adds) and seconds;
+  ``curve["val_acc"]`` the validation accuracy (fraction) after every epoch, the last
+  equal to the reward (a strategy may take its own signal from it: REINFORCE's "maximum
+  validation accuracy of the last 5 epochs", Zoph & Le 2017 Sec. 4.1).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from typing import Any
 
 from ...errors import ConfigError, NonFiniteLossError
 from ..base import EVALUATORS, Arch, EvalResult, Evaluator, SearchSpace
-from .common import LabelledData, carve_validation, fit_and_score, load_split, make_settings
+from .common import LabelledData, accuracy, carve_validation, fit_and_score, load_split, make_settings, resolve_device
 
 
 @EVALUATORS.register("train", help="train each child briefly; reward = accuracy on a val split of the training data")
@@ -76,9 +79,12 @@ class TrainEvaluator(Evaluator):
     def evaluate(self, space: SearchSpace, arch: Arch, seed: int = 0) -> EvalResult:
         train, val = self.data()
         arch = tuple(arch)
+        device = resolve_device(self.settings.device)
+        curve: list[float] = []  # validation accuracy after each epoch but the last
         try:
             _, r = fit_and_score(
-                lambda: space.build(arch, self.input_shape, train.num_classes), train, val, self.settings, seed
+                lambda: space.build(arch, self.input_shape, train.num_classes), train, val, self.settings, seed,
+                on_epoch=lambda epoch, model: curve.append(accuracy(model, val, device)),
             )
         except NonFiniteLossError as e:
             # NOTE: a diverging child scores 0 instead of stopping the whole search; the
@@ -89,4 +95,5 @@ class TrainEvaluator(Evaluator):
             reward=r["acc"],
             metrics={"val_acc": 100.0 * r["acc"], "train_loss": r["train_loss"]},
             cost={"params": r["params"], "flops": r["flops"], "seconds": r["seconds"]},
+            curve={"val_acc": curve + [r["acc"]]},
         )

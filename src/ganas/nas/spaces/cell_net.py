@@ -13,11 +13,26 @@ channels (ReLU-1x1 conv-BN; a factorized reduction for h_{i-2} when it is twice 
 large, i.e. after a reduction cell). Block b computes
 ``combine(op1(state[in1]), op2(state[in2]))`` and becomes state 2 + b. In a reduction
 cell, ops whose input is a cell input (index 0 or 1) use stride 2. The cell output is
-the concatenation of the block outputs no later block uses.
+the concatenation, along channels, of the states named by ``spec["output"]``:
 
-NOTE: the reference code also concatenates an unused cell input into the output (with a
-factorized reduction in reduction cells); we concatenate unused block outputs only, as
-the PNAS paper describes and as DARTS-style PyTorch ports do.
+- ``unused_states`` (the ``nasnet`` space's default): every hidden state no block of
+  the cell reads, the two cell inputs included; an unused cell input of a reduction
+  cell first goes through a factorized reduction to the cell's output size. This is
+  the NASNet paper's rule ("all unused hidden states ... are concatenated", Zoph et al.
+  2018 Sec. 3) as the authors' code applies it (tensorflow/models
+  ``research/slim/nets/nasnet/nasnet_utils.py``, ``NasNetABaseCell._combine_unused_states``:
+  every state marked unused, cell inputs included, reduced when its size differs).
+- ``all_blocks`` (the ``pnas`` space's default): all B block outputs, whether or not a
+  later block reads them, and neither cell input, as the authors' PNASNet-5 cell
+  (``research/slim/nets/nasnet/pnasnet.py``, ``PNasNetNormalCell``: used_hiddenstates
+  = [1, 1, 0, 0, 0, 0, 0], although its 4th block reads the 3rd).
+- ``unused_blocks``: the block outputs no later block reads, never a cell input
+  (the rule of earlier versions, and of DARTS-style PyTorch ports); a spec without ``output``
+  is built this way.
+
+NOTE: NASNet-A's released cells list their used states by hand, and that list does
+not always follow the rule (the normal cell concatenates its h_{i-2} input although
+its blocks read it); for searched cells we apply the rule.
 NOTE: combination "concat" (NASNet's second option) concatenates the two branch
 outputs along channels and maps them back to C with a 1x1 conv + BN, so every hidden
 state of a cell keeps C channels and can feed any op.
@@ -25,7 +40,7 @@ NOTE: no drop-path and no auxiliary head (training tricks of the papers, not par
 the space).
 
 ``spec`` is a plain literal: ``{"normal": [[in1, op1, in2, op2, combine], ...],
-"reduction": [...], "C": 8, "N": 2, "R": 2, "stem_multiplier": 3}``; the network is
+"reduction": [...], "C": 8, "N": 2, "R": 2, "stem_multiplier": 3, "output": "all_blocks"}``; the network is
 stem, then (N normal cells + a reduction cell) x R, then N normal cells, filters
 doubling at each reduction, then ReLU, global average pooling and a linear layer.
 """
@@ -39,6 +54,7 @@ import torch.nn.functional as F
 from torch import nn
 
 CELL_COMBINES = ("add", "concat")
+CELL_OUTPUTS = ("unused_states", "all_blocks", "unused_blocks")  # see the module docstring
 
 
 def relu_conv_bn(c_in: int, c_out: int, kernel: tuple[int, int], stride: tuple[int, int], dilation: int = 1) -> list[nn.Module]:
@@ -138,15 +154,29 @@ CELL_OPS: dict[str, Callable[[int, int], nn.Module]] = {
 
 
 def unused_blocks(blocks: list[list[Any]]) -> list[int]:
-    """Indices of the blocks no later block takes as input (they form the cell output)."""
+    """Indices of the blocks no later block takes as input."""
     used = {int(b[0]) - 2 for b in blocks} | {int(b[2]) - 2 for b in blocks}
     return [i for i in range(len(blocks)) if i not in used]
+
+
+def output_states(blocks: list[list[Any]], rule: str = "unused_blocks") -> list[int]:
+    """The hidden states (0, 1: cell inputs; 2 + b: block b) concatenated into the cell
+    output under ``rule`` (one of ``CELL_OUTPUTS``)."""
+    if rule == "all_blocks":
+        return [2 + i for i in range(len(blocks))]
+    if rule == "unused_blocks":
+        return [2 + i for i in unused_blocks(blocks)]
+    if rule == "unused_states":
+        used = {int(b[0]) for b in blocks} | {int(b[2]) for b in blocks}
+        return [i for i in range(2 + len(blocks)) if i not in used]
+    raise ValueError(f"cell output rule {rule!r} is not one of {', '.join(CELL_OUTPUTS)}")
 
 
 class Cell(nn.Module):
     """One NASNet/PNAS cell (see the module docstring)."""
 
-    def __init__(self, blocks: list[list[Any]], c_pp: int, c_p: int, c: int, reduction: bool, reduction_prev: bool) -> None:
+    def __init__(self, blocks: list[list[Any]], c_pp: int, c_p: int, c: int, reduction: bool, reduction_prev: bool,
+                 output: str = "unused_blocks") -> None:
         super().__init__()
         self.pre0 = FactorizedReduce(c_pp, c) if reduction_prev else nn.Sequential(*relu_conv_bn(c_pp, c, (1, 1), (1, 1)))
         self.pre1 = nn.Sequential(*relu_conv_bn(c_p, c, (1, 1), (1, 1)))
@@ -160,7 +190,9 @@ class Cell(nn.Module):
                 self.ops.append(CELL_OPS[op](c, stride))
             if self.combines[i] == "concat":
                 self.projections[str(i)] = nn.Sequential(nn.Conv2d(2 * c, c, 1, bias=False), nn.BatchNorm2d(c))
-        self.outputs = unused_blocks(blocks)
+        self.outputs = output_states(blocks, output)
+        # an unused cell input of a reduction cell is reduced to the blocks' size
+        self.reduce_inputs = nn.ModuleDict({str(i): FactorizedReduce(c, c) for i in self.outputs if i < 2 and reduction})
         self.multiplier = len(self.outputs)
 
     def forward(self, s0: torch.Tensor, s1: torch.Tensor) -> torch.Tensor:
@@ -172,7 +204,8 @@ class Cell(nn.Module):
                 states.append(self.projections[str(i)](torch.cat([a, b], dim=1)))
             else:
                 states.append(a + b)
-        return torch.cat([states[2 + i] for i in self.outputs], dim=1)  # (B, multiplier*C, H', W')
+        outs = [self.reduce_inputs[str(i)](states[i]) if str(i) in self.reduce_inputs else states[i] for i in self.outputs]
+        return torch.cat(outs, dim=1)  # (B, multiplier*C, H', W')
 
 
 class CellNetwork(nn.Module):
@@ -191,7 +224,8 @@ class CellNetwork(nn.Module):
             for reduction in kinds:
                 if reduction:
                     c_cur *= 2
-                cell = Cell(spec["reduction" if reduction else "normal"], c_pp, c_p, c_cur, reduction, reduction_prev)
+                cell = Cell(spec["reduction" if reduction else "normal"], c_pp, c_p, c_cur, reduction, reduction_prev,
+                            str(spec.get("output", "unused_blocks")))
                 cells.append(cell)
                 c_pp, c_p = c_p, cell.multiplier * c_cur
                 reduction_prev = reduction

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 from ...errors import ConfigError
 from ..base import Arch, Decision
 from . import cell_net
-from .cell_net import CELL_COMBINES
+from .cell_net import CELL_COMBINES, CELL_OUTPUTS
 from .common import SpaceBase, bad_string
 
 
@@ -26,7 +26,9 @@ from .common import SpaceBase, bad_string
 class CellNetSettings:
     """Network settings shared by the cell spaces: ``N`` cells per stack, ``R``
     reductions, ``C`` filters of the first stack, stem filters = ``stem_multiplier`` * C.
-    Subclasses add the cell size and name it in ``size_key``."""
+    Subclasses add the cell size and name it in ``size_key``, and ``cell_output``: which
+    states form a cell's output (``cell_net.CELL_OUTPUTS``), defaulting to what the
+    authors' code of the space does."""
 
     N: int = 2
     R: int = 2
@@ -36,6 +38,9 @@ class CellNetSettings:
     def validate(self) -> None:
         key = getattr(self, "size_key", "B")
         size = getattr(self, key)
+        rule = getattr(self, "cell_output", "unused_blocks")
+        if rule not in CELL_OUTPUTS:
+            raise ConfigError(f"{type(self).__name__}: cell_output must be one of {', '.join(CELL_OUTPUTS)}, got {rule!r}")
         if size < 1 or self.N < 1 or self.R < 0 or self.C < 2 or self.stem_multiplier < 1:
             raise ConfigError(
                 f"{type(self).__name__}: need {key}>=1, N>=1, R>=0, C>=2, stem_multiplier>=1 "
@@ -125,4 +130,5 @@ class CellSpaceBase(SpaceBase):
             "N": st.N,
             "R": st.R,
             "stem_multiplier": st.stem_multiplier,
+            "output": st.cell_output,
         }

@@ -73,6 +73,20 @@ class MacroSpace(SpaceBase):
                 ds += [Decision(f"L{i}.in{j}", (0, 1)) for j in range(i)]
         return ds
 
+    def anchor_points(self) -> list[tuple[int, list[int]]]:
+        """Per layer i: (index of its last non-skip decision, indices of its skip
+        decisions in0..in{i-1}) -- where Zoph & Le's controller places layer i's anchor
+        point and which decisions its attention makes (``[]`` without ``skips``)."""
+        if not self.settings.skips:
+            return []
+        names = [d.name for d in self.decisions()]
+        out = []
+        for i in range(self.settings.layers):
+            skips = [names.index(f"L{i}.in{j}") for j in range(i)]
+            own = [k for k, n in enumerate(names) if n.startswith(f"L{i}.") and k not in skips]
+            out.append((max(own), skips))
+        return out
+
     def layer_values(self, arch: Arch) -> list[dict[str, Any]]:
         """Per layer: fh, fw, nf, sh, sw (values) and inputs (earlier layer indices)."""
         self.validate(arch)

@@ -6,7 +6,10 @@ cell), an op for each from the paper's 13 ops, and a combination (add or concat)
 ``cell_space`` for the encoding and ``cell_net`` for the network (stem, then N normal
 cells and a reduction cell, repeated R times, then N normal cells; filters double at
 each reduction; reduction cells apply stride 2 to ops on cell inputs; h_{i-2} goes
-through a factorized reduction when its size does not match).
+through a factorized reduction when its size does not match). A cell's output is the
+concatenation of its unused hidden states, an unused cell input included
+(``cell_output=unused_states``, the authors' code; ``unused_blocks`` for block outputs
+only).
 
 The decision order is the controller's (normal cell, then reduction cell; per block
 in1, in2, op1, op2, combine). The string is
@@ -20,7 +23,7 @@ B and R with a small N and C so CPU children are cheap.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from ..base import SPACES, Arch, Decision
 from .cell_net import CELL_OPS
@@ -35,6 +38,9 @@ class NASNetSettings(CellNetSettings):
     """``B`` blocks per cell; see ``CellNetSettings`` for the network settings."""
 
     B: int = 5
+    # the authors' code: every unused hidden state, cell inputs included (see cell_net);
+    # "unused_blocks" is ganas's earlier rule (block outputs only)
+    cell_output: Literal["unused_states", "all_blocks", "unused_blocks"] = "unused_states"
     size_key: ClassVar[str] = "B"
 
 

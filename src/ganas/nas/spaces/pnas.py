@@ -2,8 +2,9 @@
 
 One cell of 1..B blocks (B = 5) is used at every position, with stride 2 at the
 reduction positions; each block adds the outputs of two ops (the 8 PNAS ops, Sec. 3.1)
-applied to two inputs chosen among h_{i-2}, h_{i-1} and the earlier blocks. The
-network is the one of ``cell_net`` (stem, N cells, a reduction cell, repeated R times,
+applied to two inputs chosen among h_{i-2}, h_{i-1} and the earlier blocks; the cell's
+output concatenates all its block outputs (``cell_output=all_blocks``, the authors'
+PNASNet-5 code; see ``cell_net``). The network is the one of ``cell_net`` (stem, N cells, a reduction cell, repeated R times,
 then N cells). Paper settings (CIFAR-10, PNASNet-5): B=5, N=3, F=48; defaults here use
 a small N and C so CPU children are cheap.
 
@@ -31,7 +32,7 @@ paper does not merge them either).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar, Iterable, Sequence
+from typing import Any, ClassVar, Iterable, Literal, Sequence
 
 from ...errors import ConfigError
 from ..base import SPACES, Arch, Decision
@@ -55,6 +56,9 @@ class PNASSettings(CellNetSettings):
     """``blocks``: B, the largest cell; see ``CellNetSettings`` for the network settings."""
 
     blocks: int = 5
+    # the authors' PNASNet code: all B block outputs (see cell_net); "unused_blocks" is
+    # ganas's earlier rule (only those no later block reads)
+    cell_output: Literal["all_blocks", "unused_states", "unused_blocks"] = "all_blocks"
     size_key: ClassVar[str] = "blocks"
 
 

@@ -1,4 +1,6 @@
-"""Search strategies: ``random``, ``reinforce`` (REINFORCE/PPO), ``evolution``, ``pnas``.
+"""Search strategies: ``random``, ``reinforce`` (REINFORCE/PPO), ``evolution``, ``pnas``
+(the paper's schedule) and ``predictor_local`` (PNAS levels, then predictor-ranked
+local search).
 
 Strategies propose (``ask``) and receive (``tell``); they import no evaluator and no
 executor. Create one by name with typed settings::
@@ -12,9 +14,9 @@ from typing import Any, Mapping
 
 from ..base import STRATEGIES, SearchSpace, Strategy
 from . import evolution, pnas, random_search, reinforce  # noqa: F401  (registration)
-from .base import SeededStrategy, make_config
+from .base import SearchFinished, SeededStrategy, make_config, search_reward
 
-__all__ = ["make_strategy", "strategy_settings", "STRATEGIES"]
+__all__ = ["make_strategy", "strategy_settings", "STRATEGIES", "SearchFinished", "search_reward"]
 
 
 def strategy_settings(name: str, overrides: Mapping[str, Any] | None = None) -> Any:

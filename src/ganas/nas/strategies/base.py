@@ -18,9 +18,23 @@ from typing import Any, ClassVar, Mapping
 import torch
 
 from ...config import replace, to_dict
-from ...errors import CheckpointError
+from ...errors import CheckpointError, GanasError
 from ...rng import python_rng_state, set_python_rng_state
-from ..base import Arch, SearchSpace, Strategy
+from ..base import Arch, EvalResult, SearchSpace, Strategy
+
+
+class SearchFinished(GanasError):
+    """Raised by ``ask`` when a strategy's own schedule is over (PNAS after level B):
+    the search loop stops there, with fewer evaluations than the budget."""
+
+
+def search_reward(strategy: Strategy, result: EvalResult) -> float:
+    """The search signal of ``result`` for ``strategy``: ``strategy.reward_of(result)``
+    where the strategy defines one (REINFORCE: the max validation accuracy of the last
+    epochs), else the evaluator's ``result.reward``. The search loop journals this value
+    and tells it to the strategy."""
+    fn = getattr(strategy, "reward_of", None)
+    return float(fn(result)) if callable(fn) else float(result.reward)
 
 
 @dataclasses.dataclass

@@ -30,11 +30,26 @@ passes over the batch with the clipped surrogate
 
 An optional entropy bonus (``entropy_weight``) subtracts the mean per-step entropy
 from the loss (Zoph et al. 2018 use 1e-5 in NASNet's controller).
+
+Skip connections (``skip_attention``, default on; Zoph & Le Sec. 3.3): in a space with
+anchor points (``macro`` with ``skips=true``) each "layer j feeds layer i" decision is
+the paper's attention sigmoid(v^T tanh(W_prev h_j + W_curr h_i)) over the anchor
+states, not a head of its own (see ``LSTMController``); off, every skip decision is an
+ordinary softmax head as the other decisions.
+
+Reward (Zoph & Le Sec. 4.1, "the maximum validation accuracy of the last 5 epochs
+cubed"): ``reward_of`` takes the maximum of the last ``reward_epochs`` (5) per-epoch
+validation accuracies where the evaluator reports them (the ``train`` evaluator's
+``curve["val_acc"]``; the search journals this value), else the evaluator's reward
+(tables: the 12-epoch validation accuracy); ``tell`` raises it to ``reward_power`` (3)
+before the baseline and the update. ``reward_epochs=0`` / ``reward_power=1`` turn them
+off (AutoDL's NB201 reference code uses the plain accuracy).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any, Literal, Sequence
 
 import torch
@@ -42,26 +57,57 @@ from torch import nn
 from torch.nn import functional as F
 
 from ...errors import ConfigError
-from ..base import STRATEGIES, Arch, SearchSpace
+from ..base import STRATEGIES, Arch, EvalResult, SearchSpace
 from .base import SeededStrategy, arch_key
 
 
+AnchorPoints = Sequence[tuple[int, Sequence[int]]]  # per layer: (last decision before the anchor, skip decisions)
+
+
 class LSTMController(nn.Module):
-    """Zoph & Le's autoregressive controller over ``sizes[t]`` choices per step."""
+    """Zoph & Le's autoregressive controller over ``sizes[t]`` choices per step.
+
+    ``anchors`` (spaces with skip decisions, e.g. ``macro`` with ``skips=true``; see
+    ``MacroSpace.anchor_points``): per layer i, the index of its last non-skip decision
+    and the indices of its skip decisions "does layer j feed layer i" (j < i). After that
+    decision the controller takes one more step, the layer's ANCHOR POINT, whose top
+    hidden state h_i is kept; each skip decision is then the paper's content-based
+    attention (Zoph & Le 2017, Sec. 3.3)::
+
+        P(layer j feeds layer i) = sigmoid(v^T tanh(W_prev h_j + W_curr h_i))
+
+    emitted as the two logits (0, v^T tanh(...)) so the softmax is that sigmoid.
+    NOTE: the paper does not say what the step after an anchor point reads; as ENAS's
+    implementation of this controller (melodyguan/enas ``src/cifar10/general_controller.py``)
+    it reads the mean of the chosen layers' anchor states, sum_j a_j h_j / (1 + sum_j a_j),
+    and the learned start vector after layer 0.
+    """
 
     def __init__(self, sizes: Sequence[int], hidden: int = 35, layers: int = 2,
-                 init_range: float = 0.08, generator: torch.Generator | None = None) -> None:
+                 init_range: float = 0.08, generator: torch.Generator | None = None,
+                 anchors: AnchorPoints | None = None) -> None:
         super().__init__()
         self.sizes = list(sizes)
+        self.anchors = [(int(last), [int(t) for t in skips]) for last, skips in (anchors or [])]
+        skip_steps = {t for _, skips in self.anchors for t in skips}
         self.start = nn.Parameter(torch.zeros(1, hidden))  # input of step 0
         self.lstm = nn.LSTM(hidden, hidden, num_layers=layers)
-        self.heads = nn.ModuleList(nn.Linear(hidden, n) for n in self.sizes)  # one per decision
-        self.embeds = nn.ModuleList(nn.Embedding(n, hidden) for n in self.sizes)
+        # one head and one embedding per decision; skip decisions use the attention instead
+        self.heads = nn.ModuleList(nn.Identity() if t in skip_steps else nn.Linear(hidden, n)
+                                   for t, n in enumerate(self.sizes))
+        self.embeds = nn.ModuleList(nn.Identity() if t in skip_steps else nn.Embedding(n, hidden)
+                                    for t, n in enumerate(self.sizes))
+        if self.anchors:
+            self.w_prev = nn.Linear(hidden, hidden, bias=False)
+            self.w_curr = nn.Linear(hidden, hidden, bias=False)
+            self.v = nn.Linear(hidden, 1, bias=False)
         for p in self.parameters():
             nn.init.uniform_(p, -init_range, init_range, generator=generator)
 
     def logits(self, archs: torch.Tensor) -> list[torch.Tensor]:
         """Teacher-forced logits of ``archs`` (B, T): a list of T tensors (B, n_t)."""
+        if self.anchors:
+            return self._steps(archs, None)[1]
         b = archs.shape[0]
         inputs = [self.start.expand(b, -1)]  # (B, H)
         for t in range(len(self.sizes) - 1):
@@ -71,6 +117,8 @@ class LSTMController(nn.Module):
 
     @torch.no_grad()
     def sample(self, generator: torch.Generator) -> list[int]:
+        if self.anchors:
+            return self._steps(None, generator)[0][0].tolist()
         x, state, tokens = self.start, None, []  # x: (1, H)
         for t, head in enumerate(self.heads):
             out, state = self.lstm(x.unsqueeze(0), state)  # (1, 1, H)
@@ -79,6 +127,55 @@ class LSTMController(nn.Module):
             tokens.append(a)
             x = self.embeds[t](torch.tensor([a]))  # (1, H)
         return tokens
+
+    def _steps(self, archs: torch.Tensor | None, generator: torch.Generator | None
+               ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Step by step with anchor points: teacher-forced on ``archs`` (B, T), or sampled
+        (B = 1) when ``archs`` is None. Returns (tokens (B, T), logits: T x (B, n_t))."""
+        b = 1 if archs is None else archs.shape[0]
+        n = len(self.sizes)
+        tokens = torch.zeros(b, n, dtype=torch.long)
+        logits: list[torch.Tensor | None] = [None] * n
+        after = {last: (i, skips) for i, (last, skips) in enumerate(self.anchors)}
+        skip_steps = {t for _, skips in self.anchors for t in skips}
+        hs: list[torch.Tensor] = []  # anchor states h_j (B, H)
+        hs_prev: list[torch.Tensor] = []  # W_prev h_j (B, H)
+        x, state = self.start.expand(b, -1), None  # (B, H)
+
+        def choose(t: int, lg: torch.Tensor) -> torch.Tensor:
+            logits[t] = lg
+            if archs is not None:
+                a = archs[:, t]
+            else:
+                a = torch.multinomial(F.softmax(lg, dim=-1), 1, generator=generator).squeeze(1)  # (B,)
+            tokens[:, t] = a
+            return a
+
+        for t in range(n):
+            if t in skip_steps:
+                continue
+            out, state = self.lstm(x.unsqueeze(0), state)  # (1, B, H)
+            x = self.embeds[t](choose(t, self.heads[t](out[0])))  # (B, H)
+            if t not in after:
+                continue
+            layer, skips = after[t]
+            out, state = self.lstm(x.unsqueeze(0), state)  # the anchor point of ``layer``
+            h = out[0]  # (B, H)
+            if skips:
+                chosen = []
+                for j, tj in enumerate(skips):
+                    q = self.v(torch.tanh(hs_prev[j] + self.w_curr(h)))  # (B, 1)
+                    chosen.append(choose(tj, torch.cat([torch.zeros_like(q), q], dim=1)).float())  # (B,)
+                a = torch.stack(chosen, dim=1)  # (B, layer)
+                x = (a.unsqueeze(2) * torch.stack(hs[: len(skips)], dim=1)).sum(1) / (1.0 + a.sum(1, keepdim=True))
+            else:
+                x = self.start.expand(b, -1)
+            hs.append(h)
+            hs_prev.append(self.w_prev(h))
+        missing = [t for t, lg in enumerate(logits) if lg is None]
+        if missing:
+            raise ValueError(f"LSTMController: decisions {missing} are neither steps nor skips of an anchor")
+        return tokens, logits  # type: ignore[return-value]
 
 
 class TableController(nn.Module):
@@ -144,12 +241,19 @@ class ReinforceSettings:
     # rewards are multiplied by this before use. ganas evaluators return fractions;
     # AutoDL's NB201 settings (lr 0.01) were tuned on percentages: reward_scale=100.
     reward_scale: float = 1.0
+    # Zoph & Le Sec. 4.1: "the maximum validation accuracy of the last 5 epochs cubed"
+    reward_epochs: int = 5  # max over the last N epochs where the evaluator reports them; 0: its reward
+    reward_power: float = 3.0  # 1: not cubed (AutoDL's NB201 code uses the accuracy itself)
+    skip_attention: bool = True  # skip decisions by the paper's attention (Sec. 3.3); False: a head each
 
     def validate(self) -> None:
         if self.batch < 1 or self.hidden < 1 or self.layers < 1 or self.ppo_epochs < 1:
             raise ConfigError("reinforce: batch, hidden, layers and ppo_epochs must be >= 1")
         if not 0.0 <= self.baseline_decay < 1.0:
             raise ConfigError(f"reinforce: baseline_decay must be in [0, 1), got {self.baseline_decay}")
+        if self.reward_epochs < 0 or not self.reward_power > 0:
+            raise ConfigError(f"reinforce: reward_epochs must be >= 0 and reward_power > 0 "
+                              f"(got {self.reward_epochs}, {self.reward_power})")
 
 
 @STRATEGIES.register("reinforce", help="RL controller, REINFORCE or PPO (Zoph & Le 2017; Zoph et al. 2018)")
@@ -162,7 +266,8 @@ class Reinforce(SeededStrategy):
         sizes = [d.n for d in space.decisions()]
         c = self.cfg
         if c.controller == "lstm":
-            self.controller: nn.Module = LSTMController(sizes, c.hidden, c.layers, c.init_range, self.gen)
+            anchors = space.anchor_points() if c.skip_attention and hasattr(space, "anchor_points") else None
+            self.controller: nn.Module = LSTMController(sizes, c.hidden, c.layers, c.init_range, self.gen, anchors)
         else:
             self.controller = TableController(sizes, self.gen)
         self.optimizer = torch.optim.Adam(self.controller.parameters(), lr=c.lr)
@@ -193,8 +298,22 @@ class Reinforce(SeededStrategy):
     def ask(self) -> Arch:
         return tuple(self.controller.sample(self.gen))
 
+    def reward_of(self, result: EvalResult) -> float:
+        """The search signal (journalled, and what ``tell`` gets): the maximum validation
+        accuracy of the last ``reward_epochs`` epochs where the evaluator reports epochs
+        (``result.curve["val_acc"]``, real training), else the evaluator's reward (tables)."""
+        curve = result.curve.get("val_acc") if self.cfg.reward_epochs > 0 else None
+        return float(max(curve[-self.cfg.reward_epochs:])) if curve else float(result.reward)
+
+    def shaped(self, reward: float) -> float:
+        """What the update uses: ``reward_scale * reward ** reward_power`` (Zoph & Le: cubed)."""
+        r = float(reward)
+        if self.cfg.reward_power != 1.0:
+            r = math.copysign(abs(r) ** self.cfg.reward_power, r)
+        return r * self.cfg.reward_scale
+
     def tell(self, arch: Arch, reward: float) -> None:
-        self.buffer.append((arch_key(arch), float(reward) * self.cfg.reward_scale))
+        self.buffer.append((arch_key(arch), self.shaped(reward)))
         if len(self.buffer) >= self.cfg.batch:
             self._update()
 

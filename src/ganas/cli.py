@@ -131,6 +131,27 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_translate(args: argparse.Namespace) -> int:
+    from .workflows import translation
+
+    res = translation.translate(args.run_dir, args.input, args.out, direction=args.direction,
+                                device=args.device, seed=args.seed, progress=not args.no_progress)
+    if args.json:
+        _print_json({"out": str(res.out_dir), "images": len(res.files), "direction": res.direction})
+    else:
+        print(f"translated {len(res.files)} images ({res.direction}) into {res.out_dir}")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from .workflows import translation
+
+    ckpt = translation.import_junyanz(args.file, args.method, args.out, _collect_sets(args))
+    print(f"imported {args.file} as a {args.method} run: {ckpt}")
+    print(f"use it with: ganas translate {args.out} --input DIR --out DIR")
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from .report import write_run_report, write_search_report
 
@@ -311,7 +332,27 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(s, sets=False)
     s.set_defaults(func=cmd_arithmetic)
 
-    s = sub.add_parser("eval", help="FD, coverage, confidence, precision/recall of a run")
+    s = sub.add_parser("translate", help="translate every image of a folder with a pix2pix/CycleGAN run")
+    s.add_argument("run_dir")
+    s.add_argument("--input", required=True, help="folder of images (each kept at its own size)")
+    s.add_argument("--out", required=True, help="output folder (same file names)")
+    s.add_argument("--direction", choices=["AtoB", "BtoA"], help="cyclegan: which generator (default AtoB)")
+    s.add_argument("--seed", type=int, default=0, help="test-time dropout noise (pix2pix)")
+    s.add_argument("--no-progress", action="store_true")
+    s.add_argument("--json", action="store_true")
+    _add_common(s, sets=False)
+    s.set_defaults(func=cmd_translate)
+
+    s = sub.add_parser("import", help="turn a generator saved by reference code into a ganas run")
+    s.add_argument("source", choices=["junyanz"], help="junyanz: pytorch-CycleGAN-and-pix2pix")
+    s.add_argument("file", help="latest_net_G.pth (pix2pix) or latest_net_G_A.pth / _G_B.pth (cyclegan)")
+    s.add_argument("--method", required=True, choices=["pix2pix", "cyclegan"])
+    s.add_argument("--out", required=True, help="the run directory to create")
+    _add_common(s)
+    s.set_defaults(func=cmd_import)
+
+    s = sub.add_parser("eval", help="a run's evaluation: FD, coverage, precision/recall (generators); "
+                                    "L1, PSNR, SSIM, sharpness (translation)")
     s.add_argument("run_dir")
     s.add_argument("--n", type=int, default=EVAL_N, help=f"samples (default {EVAL_N}, as --eval-every)")
     s.add_argument("--seed", type=int, default=0)

@@ -31,9 +31,9 @@ def test_console_entry_trains_and_reports_errors(tmp_path: Path, ganas_cache: Pa
     # a GanasError: exit status 2 and one line on stderr, no traceback
     r = _run(["train", "nope", "--data", "digits", "--out", "x"], tmp_path, ganas_cache)
     assert r.returncode == 2
-    from ganas.gan import list_methods
-
-    assert r.stderr.strip() == f"ganas: error: unknown method 'nope'; valid: {', '.join(list_methods())}"
+    line = r.stderr.strip()  # the child lists the built-in methods (this process may hold test toys too)
+    assert line.startswith("ganas: error: unknown method 'nope'; valid: ") and "\n" not in line
+    assert {"dcgan", "pix2pix", "cyclegan"} <= set(line.split("valid: ")[1].split(", "))
     assert r.stdout == ""
     # --version prints the package version
     r = _run(["--version"], tmp_path, ganas_cache)

@@ -120,6 +120,42 @@ def _load_weights(method: Any, payload: Mapping[str, Any], source: Path) -> None
         ) from None
 
 
+def data_options(cls: Any, config: Any) -> DataOptions:
+    """The data options a method expects (its ``data_defaults``: size, channels, load
+    size, crop, flip...); a data spec's ``?key=value`` overrides them."""
+    from ..data import DataOptions
+
+    fields = {f.name for f in dataclasses.fields(DataOptions)}
+    defaults = {k: v for k, v in cls.data_defaults(config).items() if k in fields}
+    return replace(DataOptions(), defaults)
+
+
+def check_data_shapes(method: Any, dataset: Any, data: str, name: str) -> None:
+    """Refuse data whose image fields do not have the shapes the method is configured
+    for (e.g. ``?image_size=`` in the spec disagreeing with ``--set image_size``)."""
+    example = method.example_batch(1)
+    shapes = dict(getattr(dataset, "field_shapes", None) or {})
+    if not shapes and hasattr(dataset, "image_shape"):
+        shapes = {"image": tuple(dataset.image_shape)}
+    for field in method.batch_fields:
+        want, got = example.get(field), shapes.get(field)
+        if getattr(want, "dim", lambda: 0)() == 4 and got is not None and tuple(got) != tuple(want.shape[1:]):
+            raise ConfigError(f"--data {data!r} yields {field!r} images of shape {tuple(got)}, but {name} is "
+                              f"configured for {tuple(want.shape[1:])} (set image_size/channels with --set, "
+                              "not in the data spec)")
+
+
+def _test_split(data: str, opts: DataOptions) -> Any:
+    """The data's test split for the fixed visual inputs (None when it has none)."""
+    from ..data import make_dataset
+    from ..errors import DataError
+
+    try:
+        return make_dataset(data, "test", opts)
+    except (DataError, ConfigError, FileNotFoundError):
+        return None
+
+
 def _resume_kwargs(found: tuple[Path, dict[str, Any]] | None) -> dict[str, Any]:
     """The checkpoint this workflow already read, handed to the trainer
     (``Trainer(resume_from=LoadedCheckpoint)``): a resume then reads its file once."""
@@ -223,15 +259,12 @@ def train(
         raise ConfigError(f"--eval-every {eval_every} must be a multiple of checkpoint_every ({tcfg.checkpoint_every})")
     _positive("--eval-n", eval_n)
 
-    opts = DataOptions(image_size=getattr(mcfg, "image_size", 64), channels=getattr(mcfg, "channels", 3))
+    opts = data_options(cls, mcfg)
     dataset = make_dataset(data, "train", opts)
-    want = (opts.channels, opts.image_size, opts.image_size)
-    got = tuple(getattr(dataset, "image_shape", want))
-    if got != want:  # e.g. ?image_size= in the spec disagreeing with the method's config
-        raise ConfigError(f"--data {data!r} yields images of shape {got}, but {method} is configured "
-                          f"for {want} (set image_size/channels with --set, not in the data spec)")
     seed_everything(tcfg.seed)  # initial weights reproducible from --seed (a resume loads them)
     gan = cls(mcfg)
+    check_data_shapes(gan, dataset, data, method)
+    visual_data = _test_split(data, opts)
     if source is not None:
         src_path, src = source
         _load_weights(gan, src, src_path)  # weights only: the optimizers start afresh, at step 0
@@ -253,7 +286,7 @@ def train(
             on_checkpoint(path)
 
     trainer = Trainer(method, gan, dataset, out_dir, tcfg, data, on_checkpoint=checkpoint_hook,
-                      **_resume_kwargs(found if source is None else None))
+                      visual_data=visual_data, **_resume_kwargs(found if source is None else None))
     result = trainer.fit()
     write_run_report(out_dir)
     return result
@@ -436,7 +469,10 @@ def arithmetic(run_dir: str | Path, out: str | Path, a: Mapping[str, str] | str,
 
 def evaluate(run_dir: str | Path, n: int = EVAL_N, device: str = "auto", seed: int = 0,
              features: str = "classifier", weights: str | None = None) -> Evaluation:
-    """Metrics of a run's generator, saved to ``RUN_DIR/eval.json`` (and into report.html).
+    """Metrics of a run's generator, saved to ``RUN_DIR/eval.json`` (and into report.html):
+    the method's declared evaluation (``evaluation``): FD, precision/recall... for an
+    unconditional generator; L1, PSNR, SSIM and sharpness on the test split (at most
+    ``n`` pairs) for a translation method.
 
     ``features``: an entry of ``ganas.metrics.FEATURES`` for FD and precision/recall,
     e.g. ``inception`` with a local ``weights`` file.
@@ -445,10 +481,18 @@ def evaluate(run_dir: str | Path, n: int = EVAL_N, device: str = "auto", seed: i
     from ..report import write_run_report
 
     _positive("--n", n)
-    _resolve_eval_features(features)
     run = Path(run_dir)
     _, method, payload = load_run(run, device)
-    res = _evaluate(method, payload["data"], n, seed, features, weights)
+    kind = getattr(method, "evaluation", "unconditional")
+    if kind in ("paired", "unpaired"):  # translation: against the test split's targets
+        from .translation import evaluate_paired
+
+        res = evaluate_paired(method, payload["data"], device, max_items=n)
+    elif kind == "unconditional":
+        _resolve_eval_features(features)
+        res = _evaluate(method, payload["data"], n, seed, features, weights)
+    else:
+        raise ConfigError(f"ganas eval: the {kind!r} evaluation of {type(method).__name__} is not available yet")
     ev = Evaluation(run, payload.get("step"), res, run / layout.EVAL)
     atomic_write_text(ev.path, json.dumps(ev.as_dict(), indent=2))
     write_run_report(run)

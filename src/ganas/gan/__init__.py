@@ -6,6 +6,7 @@ from typing import Any, Mapping
 
 from ..config import replace
 from . import dcgan  # noqa: F401  (registers "dcgan")
+from . import stargan  # noqa: F401  (registers "stargan")
 from .base import EVALUATIONS, METHODS, GANMethod, StepContext, TrainPlan, count_params, require_latent
 
 

@@ -228,3 +228,65 @@ def test_config_errors_name_the_option() -> None:
     m = tiny()
     with pytest.raises(DataError, match="attrs"):
         m.labels({"attrs": torch.zeros(2, 4)})
+
+
+# -- the "attributes" evaluation ----------------------------------------------------------------
+class _Bright(torch.utils.data.Dataset):
+    """Constant images, white (Bright=1) or black (Bright=0): exact in 8-bit pixels."""
+
+    def __init__(self, n: int, seed: int) -> None:
+        self.a = torch.randint(0, 2, (n, 1), generator=torch.Generator().manual_seed(seed)).float()
+
+    def __len__(self) -> int:
+        return len(self.a)
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        return {"image": torch.full((3, 16, 16), float(self.a[i, 0] * 2 - 1)), "attrs": self.a[i]}
+
+
+class _Oracle(StarGAN):
+    """A perfect translator for _Bright: paints the image the target's brightness."""
+
+    def translate(self, x, target=None, source=None):  # type: ignore[override]
+        t = self.target_labels(target, x.size(0), source)
+        return (t[:, :1] * 2 - 1).view(-1, 1, 1, 1).expand_as(x).clone()
+
+
+class _Identity(StarGAN):
+    def translate(self, x, target=None, source=None):  # type: ignore[override]
+        return x.clone()
+
+
+def test_attribute_evaluation_of_a_perfect_and_an_identity_translator() -> None:
+    from ganas.metrics.attributes import evaluate_attributes
+    from ganas.metrics.classifier import ClassifierConfig
+
+    cfg = StarGANConfig(image_size=16, c_dim=1, attrs="Bright", g_conv_dim=4, d_conv_dim=4, g_repeat_num=1,
+                        d_repeat_num=2)
+    clf = ClassifierConfig(width=4, feature_dim=8, epochs=6, batch_size=32)
+    train, test = _Bright(256, 0), _Bright(40, 1)
+    good = evaluate_attributes(_Oracle(cfg), train, test, clf)
+    assert good["classifier_accuracy"] == {"Bright": 1.0} and good["n_test"] == 40
+    assert good["attribute_accuracy"] == {"Bright": 1.0} and good["rec_l1"] == 0.0
+    same = evaluate_attributes(_Identity(cfg), train, test, clf)
+    # the identity never flips the attribute: the classifier (right on every real image) sees the source
+    assert same["attribute_accuracy"] == {"Bright": 0.0} and same["rec_l1"] == 0.0
+    assert math.isfinite(good["fd"]) and good["fd"] >= 0
+
+    shapes = {"image_size": 16, "d_repeat_num": 2, "g_conv_dim": 4, "d_conv_dim": 4, "g_repeat_num": 1}
+    opts = DataOptions(image_size=16, progress=False)
+    tr = make_dataset("shapes?task=attributes&attrs=size&n=64", "train", opts)
+    te = make_dataset("shapes?task=attributes&attrs=size&n=24", "test", opts)
+    m = _Identity(StarGANConfig(**{**shapes, **stargan_overrides(tr)}))
+    out = evaluate_attributes(m, tr, te, dataclasses_replace(clf, epochs=1))
+    # identity: each image counts as right for exactly one of its group's targets
+    assert sum(out["attribute_accuracy"].values()) == pytest.approx(1.0)
+    assert set(out["classifier_accuracy"]) == {"size"}
+    with pytest.raises(DataError, match="attrs"):
+        evaluate_attributes(m, make_dataset("shapes?n=8", "train", opts), te, clf)
+
+
+def dataclasses_replace(obj, **kw):
+    import dataclasses
+
+    return dataclasses.replace(obj, **kw)

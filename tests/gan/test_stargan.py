@@ -218,6 +218,10 @@ def test_visuals_grid_rows() -> None:
     assert torch.equal(grid[:, 0], fixed["image"][:2])
     c1 = m.single_domain_targets(fixed["attrs"][:2])[1]
     assert torch.allclose(grid[:, 2], m.translate(fixed["image"][:2], target=c1))
+    # inputs without labels (ganas translate --grid): from zeros, every attribute switched on in turn
+    bare = m.translation_grid(fixed["image"][:2])
+    assert bare.shape == grid.shape
+    assert torch.allclose(bare[:, 4], m.translate(fixed["image"][:2], target="Male"))
 
 
 def test_config_errors_name_the_option() -> None:

@@ -219,9 +219,9 @@ class StarGAN(GANMethod):
     # -- declarations ------------------------------------------------------------------
     @classmethod
     def data_defaults(cls, config: StarGANConfig) -> dict[str, Any]:
-        # celeba:PATH centre-crops 178 by default (its ?center_crop=), then resizes to image_size
-        return {"image_size": config.image_size, "channels": config.channels, "crop": "center",
-                "flip": config.domains == "multi_label"}  # reference: RandomHorizontalFlip for training
+        # celeba:PATH centre-crops 178 by default (its ?center_crop=), then resizes to image_size;
+        # yunjey/stargan data_loader.py flips the training images of CelebA and RaFD alike
+        return {"image_size": config.image_size, "channels": config.channels, "crop": "center", "flip": True}
 
     @classmethod
     def train_defaults(cls, config: StarGANConfig) -> dict[str, Any]:
@@ -386,11 +386,14 @@ class StarGAN(GANMethod):
             return self.G(x.to(device), c).float()
 
     @torch.no_grad()
-    def translation_grid(self, x: torch.Tensor, c_org: torch.Tensor) -> torch.Tensor:
+    def translation_grid(self, x: torch.Tensor, c_org: torch.Tensor | None = None) -> torch.Tensor:
         """(R, 1 + c_dim, C, H, W): per input row, the input then every single-domain change
-        (the paper's figure layout; ``single_domain_targets``)."""
+        (the paper's figure layout; ``single_domain_targets``) from the inputs' own labels
+        ``c_org`` (R, c_dim) (zeros when unknown: each binary attribute is then switched on)."""
         device = next(self.G.parameters()).device
-        x, c_org = x.to(device), c_org.to(device)
+        x = x.to(device)
+        c_org = (c_org.to(device).float() if c_org is not None
+                 else torch.zeros(x.size(0), self.config.c_dim, device=device))
         rows = [x.float()] + [self.translate(x, t) for t in self.single_domain_targets(c_org)]
         return torch.stack(rows, dim=1).clamp(-1, 1)
 

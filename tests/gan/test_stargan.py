@@ -294,3 +294,33 @@ def dataclasses_replace(obj, **kw):
     import dataclasses
 
     return dataclasses.replace(obj, **kw)
+
+
+class _Items(torch.utils.data.Dataset):
+    def __init__(self, batch: dict[str, torch.Tensor]) -> None:
+        self.batch = batch
+
+    def __len__(self) -> int:
+        return len(self.batch["image"])
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        return {k: v[i] for k, v in self.batch.items()}
+
+
+# G's scheduler steps (per the plan) on the D-only steps before G's optimizer first steps
+@pytest.mark.filterwarnings("ignore:Detected call of `lr_scheduler.step")
+def test_trainer_logs_g_losses_over_the_g_steps_only(tmp_path) -> None:
+    import json
+
+    from ganas.train import TrainConfig, Trainer
+
+    m = tiny(domains="single_label", c_dim=3, attrs="a,b,c", n_critic=2)
+    data = _Items(m.example_batch(8))
+    tc = TrainConfig(steps=4, sample_every=4, checkpoint_every=4, log_every=4, n_samples=2, device="cpu",
+                     progress=False)
+    Trainer("stargan", m, data, tmp_path, tc, data_spec="example").fit()
+    line = json.loads((tmp_path / "metrics.jsonl").read_text().splitlines()[-1])
+    assert {"loss_D", "D_loss_gp", "loss_G", "G_loss_rec"} <= set(line["losses"])
+    assert (tmp_path / "samples" / "translations" / "step_000004.png").is_file()
+    # 4 steps, decay over the last 2: step 4 trains (and logs) factor (4 - 3) / 2
+    assert line["lr"]["G"] == pytest.approx(1e-4 * (4 - 3) / 2) and line["lr"]["D"] == line["lr"]["G"]

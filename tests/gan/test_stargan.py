@@ -5,6 +5,7 @@ the protocol declarations."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 
 import pytest
@@ -282,18 +283,12 @@ def test_attribute_evaluation_of_a_perfect_and_an_identity_translator() -> None:
     tr = make_dataset("shapes?task=attributes&attrs=size&n=64", "train", opts)
     te = make_dataset("shapes?task=attributes&attrs=size&n=24", "test", opts)
     m = _Identity(StarGANConfig(**{**shapes, **stargan_overrides(tr)}))
-    out = evaluate_attributes(m, tr, te, dataclasses_replace(clf, epochs=1))
+    out = evaluate_attributes(m, tr, te, dataclasses.replace(clf, epochs=1))
     # identity: each image counts as right for exactly one of its group's targets
     assert sum(out["attribute_accuracy"].values()) == pytest.approx(1.0)
     assert set(out["classifier_accuracy"]) == {"size"}
     with pytest.raises(DataError, match="attrs"):
         evaluate_attributes(m, make_dataset("shapes?n=8", "train", opts), te, clf)
-
-
-def dataclasses_replace(obj, **kw):
-    import dataclasses
-
-    return dataclasses.replace(obj, **kw)
 
 
 class _Items(torch.utils.data.Dataset):

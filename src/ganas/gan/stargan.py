@@ -20,10 +20,9 @@ log averages each key over the steps that reported it.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any, Iterator, Literal, Mapping, Sequence
-
-import contextlib
 
 import torch
 import torch.nn.functional as F

@@ -8,6 +8,7 @@ from ..config import replace
 from . import dcgan  # noqa: F401  (registers "dcgan")
 from . import pix2pix  # noqa: F401  (registers "pix2pix")
 from . import cyclegan  # noqa: F401  (registers "cyclegan")
+from . import stargan  # noqa: F401  (registers "stargan")
 from .base import EVALUATIONS, METHODS, GANMethod, StepContext, TrainPlan, count_params, require_latent
 
 

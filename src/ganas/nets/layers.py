@@ -115,7 +115,8 @@ def init_dcgan_weights(module: nn.Module, std: float = 0.02) -> nn.Module:
 
 @contextlib.contextmanager
 def preserved_bn_stats(module: nn.Module) -> Iterator[None]:
-    """Run ``module`` in its current mode but restore BatchNorm running stats afterwards.
+    """Run ``module`` in its current mode but restore BatchNorm (and InstanceNorm) running
+    stats afterwards.
 
     Sampling a DCGAN generator in training mode (batch statistics, as pytorch/examples
     does with ``netG(fixed_noise)``) would otherwise move the running averages.
@@ -123,7 +124,8 @@ def preserved_bn_stats(module: nn.Module) -> Iterator[None]:
     saved = [
         (m, m.running_mean.clone(), m.running_var.clone(), m.num_batches_tracked.clone())
         for m in module.modules()
-        if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats and m.running_mean is not None
+        # _NormBase: BatchNorm and InstanceNorm with running stats (StarGAN's G)
+        if isinstance(m, nn.modules.batchnorm._NormBase) and m.track_running_stats and m.running_mean is not None
     ]
     try:
         yield

@@ -6,6 +6,7 @@ from typing import Any, Mapping
 
 from ..config import replace
 from . import dcgan  # noqa: F401  (registers "dcgan")
+from . import gancls  # noqa: F401  (registers "gancls")
 from .base import EVALUATIONS, METHODS, GANMethod, StepContext, TrainPlan, count_params, require_latent
 
 

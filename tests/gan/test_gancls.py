@@ -207,3 +207,69 @@ def test_trainer_on_the_builtin_caption_task(tmp_path: Path) -> None:
     assert payload["fixed"]["caption"] and r.vocab.state() == m.vocab.state() and len(r.vocab) > 10
     assert r.sample_captions == list(payload["fixed"]["caption"])
     assert list((tmp_path / "samples").glob("step_000004.png"))
+
+
+def test_r_precision_by_hand() -> None:
+    from ganas.gan.gancls import r_precision
+
+    img = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    txt = torch.tensor([[2.0, 0.1], [0.0, 3.0], [1.0, -1.0], [1.0, 0.9]])
+    # image 0: own caption 0 (cos ~1) beats 1, 2 -> hit; image 1: own 1 beats 0 -> hit;
+    # image 2: own caption 2 (cos 0) loses to caption 3 (cos ~1) -> miss
+    cand = torch.tensor([[0, 1, 2], [1, 0, 2], [2, 3, 1]])
+    assert r_precision(img, txt, cand) == pytest.approx(2 / 3)
+
+
+EVAL_SPEC = "shapes?task=captions&n=256"
+
+
+@pytest.fixture(scope="module")
+def factor_model() -> torch.nn.Module:
+    from ganas.gan.gancls import fit_factor_classifier
+    from ganas.metrics.classifier import ClassifierConfig
+
+    cc = ClassifierConfig(width=8, feature_dim=16, epochs=4, batch_size=32, input_size=16)
+    return fit_factor_classifier(EVAL_SPEC, 16, 3, train_n=256, classifier=cc)
+
+
+def _eval(m: GANCLS, factor_model: torch.nn.Module) -> dict:
+    from ganas.gan.gancls import evaluate_text
+
+    return evaluate_text(m, EVAL_SPEC, n=24, candidates=5, batch=10, factor_model=factor_model)
+
+
+def test_evaluate_text_a_perfect_generator_scores_as_the_real_images(monkeypatch: pytest.MonkeyPatch,
+                                                                     factor_model: torch.nn.Module) -> None:
+    from ganas.gan.gancls import _read
+    from ganas.metrics.classifier import from_pixels
+
+    m = tiny()
+    real = from_pixels(_read(EVAL_SPEC, "test", 16, 3, 24, 1)["image"])  # the order evaluate_text reads
+    pos = [0]
+
+    def copy_real(texts, z):  # "generates" the real test image of each caption
+        x = real[pos[0]: pos[0] + len(texts)]
+        pos[0] += len(texts)
+        return x
+
+    monkeypatch.setattr(m, "generate_from_text", copy_real)
+    out = _eval(m, factor_model)
+    assert pos[0] == 24 and out["n"] == 24
+    assert out["caption_consistency"] == out["classifier_accuracy"]
+    assert out["classifier_accuracy"]["colour"] > 0.3  # a classifier that sees colours (chance 1/7)
+    assert out["fd"] == pytest.approx(0.0, abs=1e-4)
+    assert out["r_precision"] == out["r_precision_real"] and 0 <= out["r_precision"] <= 1
+
+
+def test_evaluate_text_on_a_generator(factor_model: torch.nn.Module) -> None:
+    m = tiny()
+    m.sample_captions = ["a red square"]
+    out = _eval(m, factor_model)
+    assert set(out["caption_consistency"]) == {"shape", "colour"}
+    assert all(0 <= v <= 1 for v in [*out["caption_consistency"].values(), *out["classifier_accuracy"].values()])
+    # an untrained G: its images are not the captions' (the classifier reads real ones)
+    assert out["caption_consistency"]["colour"] < out["classifier_accuracy"]["colour"]
+    assert out["fd"] > 1e-2 and 0 <= out["r_precision"] <= 1
+    with pytest.raises(DataError, match="factors"):
+        from ganas.gan.gancls import evaluate_text
+        evaluate_text(m, "shapes?n=16", n=4, train_n=8)

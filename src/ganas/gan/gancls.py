@@ -433,3 +433,169 @@ class GANCLS(GANMethod):
             out["E_text"] = {"params": count_params(self.E_text), "output_shape": [c.embed_dim]}
             out["E_image"] = {"params": count_params(self.E_image), "output_shape": [c.embed_dim]}
         return out
+
+
+# -- evaluation (``evaluation = "text"``) ------------------------------------------------
+#: the factors a built-in caption names that the caption-consistency score checks
+#: (indices into the items' ``"factors"``: ganas.data.shapes.FACTOR_NAMES)
+CONSISTENCY_FACTORS: tuple[str, ...] = ("shape", "colour")
+
+
+def r_precision(image_feats: torch.Tensor, text_feats: torch.Tensor, candidates: torch.Tensor) -> float:
+    """Image-to-text R-precision with R = 1 (AttnGAN's protocol, Xu et al. 2018).
+
+    ``image_feats`` (N, E), ``text_feats`` (M, E); ``candidates`` (N, K) int64 rows of
+    ``text_feats`` for each image, column 0 its own caption. The share of images whose
+    own caption has the highest cosine similarity among its K candidates (ties count as
+    misses)."""
+    v = F.normalize(image_feats.float(), dim=1)  # (N, E)
+    t = F.normalize(text_feats.float(), dim=1)[candidates]  # (N, K, E)
+    s = torch.einsum("ne,nke->nk", v, t)  # (N, K)
+    return float((s[:, 0] > s[:, 1:].max(dim=1).values).float().mean())
+
+
+def _candidates(keys: torch.Tensor, k: int, gen: torch.Generator) -> torch.Tensor:
+    """(N, K) caption indices: column 0 = i, then K-1 captions of items whose key (the
+    (shape, colour) pair) differs from item i's, drawn without replacement."""
+    n = keys.numel()
+    rows = []
+    for i in range(n):
+        others = torch.nonzero(keys != keys[i]).reshape(-1)
+        if others.numel() < k - 1:
+            raise DataError(f"R-precision: item {i} has {others.numel()} mismatching captions, fewer than "
+                            f"candidates - 1 = {k - 1}; evaluate on more items or fewer candidates")
+        pick = others[torch.randperm(others.numel(), generator=gen)[: k - 1]]
+        rows.append(torch.cat([torch.tensor([i]), pick]))
+    return torch.stack(rows)  # (N, K)
+
+
+def _read(spec: str, split: str, image_size: int, channels: int, limit: int, seed: int) -> dict[str, Any]:
+    """Up to ``limit`` items of ``split`` (a seeded choice): uint8 images (N, C, H, W),
+    captions (N) and factors (N, F)."""
+    from ..data import make_dataset
+    from ..data.base import DataOptions
+    from ..metrics.classifier import to_pixels
+
+    ds = make_dataset(spec, split, DataOptions(image_size=image_size, channels=channels, flip=False))
+    order = torch.randperm(len(ds), generator=torch.Generator().manual_seed(seed))[:limit].tolist()
+    images, captions, factors = [], [], []
+    for i in order:
+        item = ds[i]
+        if "factors" not in item or "caption" not in item:
+            raise DataError(f"evaluate_text: {spec!r} yields no 'factors'/'caption' (it has {', '.join(item)}); "
+                            "caption consistency needs the built-in task shapes?task=captions")
+        images.append(to_pixels(item["image"]))
+        captions.append(item["caption"])
+        factors.append(item["factors"])
+    return {"image": torch.stack(images), "caption": captions, "factors": torch.stack(factors)}
+
+
+def _joint(factors: torch.Tensor) -> torch.Tensor:
+    """(N, F) factors -> (N,) joint label shape * n_colours + colour."""
+    from ..data.shapes import COLOURS, FACTOR_NAMES
+
+    shape, colour = (FACTOR_NAMES.index(f) for f in CONSISTENCY_FACTORS)
+    return factors[:, shape] * len(COLOURS) + factors[:, colour]
+
+
+def fit_factor_classifier(data_spec: str, image_size: int, channels: int, *, train_n: int = 5000,
+                          classifier: Any = None, seed: int = 0,
+                          device: str | torch.device = "cpu") -> nn.Module:
+    """A ``SmallClassifier`` over the joint shape x colour label of ``train_n`` real
+    training images of ``data_spec`` (``ganas.metrics.classifier.fit_classifier`` with the
+    ``ClassifierConfig`` ``classifier``, default its defaults with ``seed``)."""
+    from ..data.shapes import COLOURS, SHAPES
+    from ..metrics.classifier import ClassifierConfig, fit_classifier
+
+    cfg = classifier if classifier is not None else ClassifierConfig(seed=seed)
+    train = _read(data_spec, "train", image_size, channels, train_n, seed)
+    with torch.enable_grad():
+        return fit_classifier(train["image"], _joint(train["factors"]), len(SHAPES) * len(COLOURS), cfg,
+                              torch.device(device))
+
+
+@torch.no_grad()
+def evaluate_text(method: GANCLS, data_spec: str = "shapes?task=captions", *, n: int = 1000,
+                  train_n: int = 5000, candidates: int = 100, batch: int = 250, seed: int = 0,
+                  classifier: Any = None, factor_model: nn.Module | None = None,
+                  device: str | torch.device = "cpu") -> dict[str, Any]:
+    """The text-to-image scores of ``method`` on the test split of ``data_spec``.
+
+    - ``caption_consistency``: for ``n`` test captions, one image each; a factor
+      classifier (``fit_factor_classifier``: one head over the joint shape x colour
+      label, trained on ``train_n`` real *training* images; or ``factor_model``, one such
+      model already fitted) predicts the shape and colour of each generated image (the
+      argmax of each marginal); the share that agrees with the caption's factors, per
+      factor. ``classifier_accuracy``: the same classifier on the real test images of
+      those captions (the ceiling a perfect generator would reach).
+    - ``fd``: Fréchet distance between the classifier's features of the generated and of
+      the real test images (n each).
+    - ``r_precision`` / ``r_precision_real``: image-to-text R-precision (R = 1) of the
+      generated / real images with the trained encoders (``E_image`` against
+      ``E_text``), among ``candidates`` captions: the own one and ``candidates - 1`` of
+      items of another shape or colour. None with precomputed embeddings (no image encoder).
+
+    G runs in the method's current mode (as ``generate``), z ~ the method's latent
+    distribution from a generator seeded with ``seed``. ``classifier``: the
+    ``ClassifierConfig`` of the factor classifier (default: its defaults, seed ``seed``).
+    """
+    from ..data.shapes import COLOURS, FACTOR_NAMES
+    from ..metrics.classifier import from_pixels
+    from ..metrics.frechet import feature_stats, frechet_distance
+
+    c = method.config
+    dev = torch.device(device)
+    model = factor_model if factor_model is not None else fit_factor_classifier(
+        data_spec, c.image_size, c.channels, train_n=train_n, classifier=classifier, seed=seed, device=dev)
+    model = model.to(dev).eval()
+    test = _read(data_spec, "test", c.image_size, c.channels, n, seed + 1)
+    fi = [FACTOR_NAMES.index(f) for f in CONSISTENCY_FACTORS]
+    n_col = len(COLOURS)
+
+    def classify(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        feats, probs = [], []
+        for i in range(0, x.size(0), batch):
+            xb = x[i: i + batch].to(dev)
+            f = model.features(from_pixels(xb) if xb.dtype == torch.uint8 else xb.float())  # (b, D)
+            feats.append(f.cpu())
+            probs.append(model.head(f).softmax(dim=1).cpu())
+        p = torch.cat(probs).reshape(x.size(0), -1, n_col)  # (N, shapes, colours)
+        pred = torch.stack([p.sum(2).argmax(1), p.sum(1).argmax(1)], dim=1)  # (N, 2): shape, colour
+        return torch.cat(feats), pred
+    gen = torch.Generator().manual_seed(seed)
+    fakes = []
+    for i in range(0, len(test["caption"]), batch):
+        texts = test["caption"][i: i + batch]
+        z = method.latent_sampler.sample(len(texts), generator=gen)
+        fakes.append(method.generate_from_text(texts, z).float().cpu())
+    fake = torch.cat(fakes)  # (n, C, H, W) in [-1, 1]
+    truth = test["factors"][:, fi]  # (n, 2)
+    f_fake, p_fake = classify(fake)
+    f_real, p_real = classify(test["image"])
+    out: dict[str, Any] = {
+        "caption_consistency": {f: float((p_fake[:, j] == truth[:, j]).float().mean())
+                                for j, f in enumerate(CONSISTENCY_FACTORS)},
+        "classifier_accuracy": {f: float((p_real[:, j] == truth[:, j]).float().mean())
+                                for j, f in enumerate(CONSISTENCY_FACTORS)},
+        "fd": frechet_distance(*feature_stats(f_fake.double().numpy()), *feature_stats(f_real.double().numpy())),
+        "n": len(test["caption"]), "candidates": candidates,
+        "r_precision": None, "r_precision_real": None,
+    }
+    if method.E_image is not None:
+        cand = _candidates(_joint(test["factors"]), candidates, torch.Generator().manual_seed(seed + 2))
+        was_training = method.E_image.training
+        method.E_image.eval()  # BatchNorm running statistics of the encoder phase
+        try:
+            text_feats = torch.cat([method._encode(test["caption"][i: i + batch]).cpu()
+                                    for i in range(0, len(test["caption"]), batch)])
+
+            def image_feats(x: torch.Tensor) -> torch.Tensor:
+                return torch.cat([method.E_image(
+                    (from_pixels(x[i: i + batch]) if x.dtype == torch.uint8 else x[i: i + batch]).to(method._device())
+                ).cpu() for i in range(0, x.size(0), batch)])
+
+            out["r_precision"] = r_precision(image_feats(fake), text_feats, cand)
+            out["r_precision_real"] = r_precision(image_feats(test["image"]), text_feats, cand)
+        finally:
+            method.E_image.train(was_training)
+    return out

@@ -49,6 +49,7 @@ from ..nets.gancls import GANCLSDiscriminator, GANCLSGenerator
 from ..nets.layers import init_dcgan_weights, preserved_bn_stats
 from ..nets.text_encoder import ImageEncoder, TextEncoder, Vocabulary, contrastive_loss, scaled_embedding
 from .base import METHODS, GANMethod, StepContext, TrainPlan, count_params
+from .dcgan import _bce as bce  # BCE on logits against a constant, in float32
 
 
 @dataclass
@@ -107,12 +108,6 @@ class GANCLSConfig:
             raise ConfigError(f"int_beta must be in [0, 1], got {self.int_beta}")
         if self.latent not in LATENT_DISTS:
             raise ConfigError(f"latent={self.latent!r} is not supported; allowed: {', '.join(LATENT_DISTS)}")
-
-
-def bce(logits: torch.Tensor, target: float) -> torch.Tensor:
-    """BCE on logits (B,) against a constant target, in float32 (outside autocast)."""
-    logits = logits.float()
-    return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
 
 
 def discriminator_loss(s_real: torch.Tensor, s_wrong: torch.Tensor | None, s_fake: torch.Tensor) -> torch.Tensor:

@@ -9,6 +9,7 @@ from . import dcgan  # noqa: F401  (registers "dcgan")
 from . import pix2pix  # noqa: F401  (registers "pix2pix")
 from . import cyclegan  # noqa: F401  (registers "cyclegan")
 from . import stargan  # noqa: F401  (registers "stargan")
+from . import gancls  # noqa: F401  (registers "gancls")
 from .base import EVALUATIONS, METHODS, GANMethod, StepContext, TrainPlan, count_params, require_latent
 
 

@@ -1,0 +1,83 @@
+"""GAN-CLS generator and discriminator (Reed, Akata, Yan, Logeswaran, Schiele, Lee,
+"Generative Adversarial Text to Image Synthesis", ICML 2016, sec. 3.1; reedscot/icml2016).
+
+G: the text embedding is compressed by a fully connected layer to ``proj_dim`` (128)
+with LeakyReLU(0.2), concatenated with z (100) and fed to the DCGAN generator
+(``ganas.nets.dcgan.DCGANGenerator``, any size it supports). D: the DCGAN discriminator's
+downsampling trunk to 4x4; the embedding, compressed to 128 (FC + BN + LeakyReLU, as
+reedscot's ``fcD``), is replicated 4x4 and concatenated depth-wise with the feature maps;
+a 1x1 convolution (+BN+LeakyReLU) then the 4x4 convolution give one logit.
+
+Parameter counts with a 1024-d embedding at 64 px (``tests/nets/test_gancls_nets.py``),
+beside aelnouby/Text-to-Image-Synthesis (``models/gan_cls.py``: G 4,756,736, D 2,899,072):
+
+- G: 4,756,480 = aelnouby's minus 256: aelnouby puts a BatchNorm1d(128) in G's projection;
+  reedscot's ``fcG`` is Linear + LeakyReLU only, our default. ``projection_bn=True`` gives
+  aelnouby's 4,756,736 exactly (every other layer matches: DCGAN blocks without conv bias
+  where a BatchNorm follows; NOTE: reedscot's Torch convolutions carry biases).
+- D: 3,225,728 = aelnouby's + 326,656: aelnouby has no 1x1 convolution after the join
+  (its 4x4 head reads the 512 + 128 maps directly); the paper and reedscot have it:
+  1x1 conv 640 -> 512 (327,680) + BN (1,024), and the head reads 512 maps (8,192 instead
+  of 10,240). ``join_conv=False`` gives aelnouby's 2,899,072 exactly.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .dcgan import DCGANDiscriminator, DCGANGenerator, dcgan_depth
+from .layers import conv_block
+
+
+class TextProjection(nn.Sequential):
+    """Embedding (B, embed_dim) -> (B, proj_dim): Linear [+ BatchNorm1d] + LeakyReLU(0.2)."""
+
+    def __init__(self, embed_dim: int = 1024, proj_dim: int = 128, batch_norm: bool = False) -> None:
+        layers: list[nn.Module] = [nn.Linear(embed_dim, proj_dim)]
+        if batch_norm:
+            layers.append(nn.BatchNorm1d(proj_dim))
+        layers.append(nn.LeakyReLU(0.2, inplace=True))
+        super().__init__(*layers)
+
+
+class GANCLSGenerator(nn.Module):
+    """z (B, nz) or (B, nz, 1, 1) and embedding (B, embed_dim) -> image (B, C, S, S) in [-1, 1]."""
+
+    def __init__(self, nz: int = 100, embed_dim: int = 1024, proj_dim: int = 128, ngf: int = 64,
+                 channels: int = 3, image_size: int = 64, projection_bn: bool = False) -> None:
+        super().__init__()
+        self.nz, self.embed_dim = nz, embed_dim
+        self.projection = TextProjection(embed_dim, proj_dim, batch_norm=projection_bn)
+        self.net = DCGANGenerator(nz + proj_dim, ngf, channels, image_size)
+
+    def forward(self, z: torch.Tensor, embedding: torch.Tensor) -> torch.Tensor:
+        z = z.reshape(z.size(0), -1)  # (B, nz)
+        h = torch.cat([z, self.projection(embedding)], dim=1)  # (B, nz + proj_dim)
+        return self.net(h[:, :, None, None])  # (B, C, S, S)
+
+
+class GANCLSDiscriminator(nn.Module):
+    """Image (B, C, S, S) and embedding (B, embed_dim) -> one matching/real logit (B,)."""
+
+    def __init__(self, channels: int = 3, ndf: int = 64, image_size: int = 64, embed_dim: int = 1024,
+                 proj_dim: int = 128, join_conv: bool = True) -> None:
+        super().__init__()
+        k = dcgan_depth(image_size)
+        width = ndf * 2 ** (k - 3)  # feature maps at 4x4
+        # DCGAN downsampling, without its 4x4 head: (B, C, S, S) -> (B, width, 4, 4)
+        self.trunk = DCGANDiscriminator(channels, ndf, image_size).main[:-1]
+        self.projection = TextProjection(embed_dim, proj_dim, batch_norm=True)
+        joined = width + proj_dim
+        if join_conv:
+            # (B, width + proj, 4, 4) -> (B, width, 4, 4)
+            self.joint: nn.Module = conv_block(joined, width, 1, 1, 0, norm="batch", act="leaky_relu")
+            joined = width
+        else:
+            self.joint = nn.Identity()
+        self.head = conv_block(joined, 1, 4, 1, 0, norm="none", act="none", bias=False)  # (B, 1, 1, 1)
+
+    def forward(self, x: torch.Tensor, embedding: torch.Tensor) -> torch.Tensor:
+        h = self.trunk(x)  # (B, width, 4, 4)
+        t = self.projection(embedding)[:, :, None, None].expand(-1, -1, h.size(2), h.size(3))  # (B, proj, 4, 4)
+        return self.head(self.joint(torch.cat([h, t], dim=1))).reshape(-1)  # (B,)

@@ -1,0 +1,275 @@
+"""GAN-CLS: the matching-aware loss against hand computations, which pairs D scores,
+GAN-INT, the encoder pre-training phase, precomputed embeddings, text sampling and a
+short trainer run on the built-in caption task."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from ganas.errors import ConfigError, DataError
+from ganas.gan import create_method
+from ganas.gan.base import StepContext
+from ganas.gan.gancls import GANCLS, GANCLSConfig, discriminator_loss, interpolate_embeddings
+
+
+def _log_sigmoid(x: float) -> float:
+    return -math.log1p(math.exp(-x))
+
+
+def test_discriminator_loss_by_hand() -> None:
+    s_r, s_w, s_f = torch.tensor([2.0, -1.0]), torch.tensor([0.5, 1.5]), torch.tensor([-3.0, 0.0])
+    real = -sum(_log_sigmoid(v) for v in s_r.tolist()) / 2  # -log D(x, t)
+    wrong = -sum(_log_sigmoid(-v) for v in s_w.tolist()) / 2  # -log(1 - D(x, t_wrong))
+    fake = -sum(_log_sigmoid(-v) for v in s_f.tolist()) / 2  # -log(1 - D(G(z, t), t))
+    assert discriminator_loss(s_r, s_w, s_f).item() == pytest.approx(real + 0.5 * (wrong + fake), rel=1e-6)
+    assert discriminator_loss(s_r, None, s_f).item() == pytest.approx(real + fake, rel=1e-6)
+    e1, e2 = torch.tensor([[1.0, 3.0]]), torch.tensor([[3.0, -1.0]])
+    assert torch.equal(interpolate_embeddings(e1, e2, 0.5), torch.tensor([[2.0, 1.0]]))
+
+
+def tiny(**kw) -> GANCLS:
+    torch.manual_seed(0)
+    return GANCLS(dataclasses.replace(GANCLS.tiny_config(), **kw))
+
+
+def ctx(step: int) -> StepContext:
+    return StepContext(step=step, device=torch.device("cpu"))
+
+
+class Recorder:
+    """Records the embeddings of every D and G call (forward pre-hooks)."""
+
+    def __init__(self, m: GANCLS) -> None:
+        self.d: list[torch.Tensor] = []
+        self.g: list[torch.Tensor] = []
+        m.D.register_forward_pre_hook(lambda mod, args: self.d.append(args[1].detach().clone()))
+        m.G.register_forward_pre_hook(lambda mod, args: self.g.append(args[1].detach().clone()))
+
+
+@pytest.mark.parametrize("cls", [True, False])
+def test_d_scores_right_wrong_and_fake_pairs(cls: bool) -> None:
+    m = tiny(cls=cls, gan_int=False, finetune_encoder=False)
+    batch = m.example_batch(4)
+    rec = Recorder(m)
+    before = {k: v.clone() for k, v in m.E_text.state_dict().items()}
+    out = m.train_step(batch, ctx(1))
+    right, wrong = m.embed_text(batch["caption"]), m.embed_text(batch["wrong_caption"])
+    assert not torch.allclose(right, wrong)
+    # D step: (real, right), [(real, wrong)], (fake, right); G step: (fake, right)
+    expect = [right, wrong, right, right] if cls else [right, right, right]
+    assert len(rec.d) == len(expect) and all(torch.allclose(a, b) for a, b in zip(rec.d, expect))
+    assert len(rec.g) == 1 and torch.allclose(rec.g[0], right)
+    assert ("D_wrong" in out) == cls and "loss_enc" not in out
+    assert all(torch.equal(v, m.E_text.state_dict()[k]) for k, v in before.items())  # frozen encoder
+
+
+def test_gan_int_trains_g_on_interpolated_embeddings() -> None:
+    m = tiny(gan_int=True, finetune_encoder=False)
+    batch = m.example_batch(4)
+    rec = Recorder(m)
+    out = m.train_step(batch, ctx(1))
+    right = m.embed_text(batch["caption"])
+    mixed = 0.5 * right + 0.5 * right.roll(1, dims=0)
+    assert len(rec.g) == 2 and torch.allclose(rec.g[1], mixed, atol=1e-6)
+    assert torch.allclose(rec.d[-1], mixed, atol=1e-6)  # D scores the interpolated fake (frozen)
+    assert out["loss_G"].item() > out["loss_G_int"].item() > 0
+
+
+def test_encoder_phase_then_gan_phase() -> None:
+    m = tiny(encoder_steps=2, finetune_encoder=False, gan_int=False)
+    m.configure_optimizers()
+    batch = m.example_batch(4)
+    g0 = [p.clone() for p in m.G.parameters()]
+    for step in (1, 2):
+        out = m.train_step(batch, ctx(step))
+        assert set(out) == {"loss_enc"}
+    assert all(torch.equal(a, b) for a, b in zip(g0, m.G.parameters()))  # G untouched in the phase
+    vocab = m.vocab.state()
+    assert "a" in vocab and len(vocab) > 5
+    e0 = [p.clone() for p in m.E_text.parameters()]
+    out = m.train_step({**batch, "caption": ["a never seen zebra"] * 4}, ctx(3))
+    assert "loss_enc" not in out and {"loss_D", "loss_G"} <= set(out)
+    assert not all(torch.equal(a, b) for a, b in zip(g0, m.G.parameters()))
+    assert all(torch.equal(a, b) for a, b in zip(e0, m.E_text.parameters()))
+    assert m.vocab.state() == vocab  # frozen with the encoder: "zebra" is <unk>
+
+
+def test_encoder_learns_to_match_captions_to_images() -> None:
+    # images coloured by the caption's colour word: the contrastive loss must fall well below chance
+    m = tiny(encoder_steps=10_000)
+    torch.manual_seed(1)
+    colours = {"red": (1.0, -1.0, -1.0), "green": (-1.0, 1.0, -1.0), "blue": (-1.0, -1.0, 1.0), "white": (1.0, 1.0, 1.0)}
+    names = list(colours)
+    losses = []
+    for step in range(1, 151):
+        idx = torch.randint(0, 4, (8,))
+        caps = [f"a {names[i]} thing" for i in idx]
+        img = torch.tensor([colours[names[i]] for i in idx])[:, :, None, None].expand(8, 3, 16, 16).contiguous()
+        losses.append(float(m.encoder_step(img, caps)))
+    assert sum(losses[:10]) / 10 > 1.5 and sum(losses[-10:]) / 10 < 1.2
+    e = torch.nn.functional.normalize(m.embed_text([f"a {n} thing" for n in names]), dim=1)
+    assert (e @ e.t()).fill_diagonal_(-1).max() < 0.99  # distinct colours, distinct embeddings
+
+
+def test_precomputed_embeddings(tmp_path: Path) -> None:
+    cfg = GANCLS.tiny_config()
+    m0 = tiny()
+    batch = m0.example_batch(4)
+    caps = sorted(set(batch["caption"]) | set(batch["wrong_caption"]))
+    table = torch.randn(len(caps), cfg.embed_dim)
+    path = tmp_path / "emb.pt"
+    torch.save({"captions": caps, "embeddings": table}, path)
+    m = tiny(embeddings=str(path))
+    assert set(m.networks()) == {"G", "D"} and "E" not in m.optimizers
+    got = m.embed_text([caps[2], "  " + caps[0].replace(" ", "  ")])  # whitespace collapsed
+    assert torch.equal(got, table[[2, 0]])
+    out = m.train_step(batch, ctx(1))
+    assert {"loss_D", "loss_G"} <= set(out) and "loss_enc" not in out
+    with pytest.raises(DataError, match="emb.pt.*no vector"):
+        m.embed_text(["a caption not in the file"])
+    with pytest.raises(ConfigError, match="embed_dim"):
+        tiny(embeddings=str(path), embed_dim=cfg.embed_dim + 1)
+    (tmp_path / "bad.pt").write_bytes(b"not a torch file")
+    with pytest.raises(DataError, match="bad.pt"):
+        tiny(embeddings=str(tmp_path / "bad.pt"))
+    with pytest.raises(DataError, match="no such file"):
+        tiny(embeddings=str(tmp_path / "missing.pt"))
+
+
+def test_text_sampling_and_state_round_trip() -> None:
+    m = tiny()
+    batch = m.example_batch(4)
+    m.train_step(batch, ctx(1))
+    m.eval()
+    z = torch.randn(2, m.config.nz)
+    x = m.generate_from_text(batch["caption"][:2], z)
+    assert x.shape == (2, 3, 16, 16) and x.abs().max() <= 1
+    path = m.interpolate_text(batch["caption"][0], batch["caption"][1], steps=4, z=z[:1])
+    assert path.shape == (4, 3, 16, 16)
+    ends = m.generate_from_text([batch["caption"][0], batch["caption"][1]], z[:1].expand(2, -1))
+    assert torch.allclose(path[0], ends[0], atol=1e-5) and torch.allclose(path[-1], ends[1], atol=1e-5)
+    assert m.sample(3, torch.Generator().manual_seed(0)).shape == (3, 3, 16, 16)
+    with pytest.raises(ConfigError, match="captions but"):
+        m.generate_from_text(["a"], torch.randn(2, m.config.nz))
+    # the vocabulary and sample captions load with weights_only=True and restore the embeddings
+    buf = io.BytesIO()
+    torch.save({"model": m.state_dict(), "extra": m.extra_state()}, buf)
+    buf.seek(0)
+    payload = torch.load(buf, weights_only=True)
+    r = tiny()
+    r.load_state_dict(payload["model"])
+    r.load_extra_state(payload["extra"])
+    r.eval()
+    assert torch.equal(r.embed_text(batch["caption"]), m.embed_text(batch["caption"]))
+    assert torch.equal(r.sample(3, torch.Generator().manual_seed(0)), m.sample(3, torch.Generator().manual_seed(0)))
+    with pytest.raises(ConfigError, match="no captions"):
+        tiny().sample(2)
+
+
+def test_visual_rows_are_one_caption_each() -> None:
+    m = tiny().eval()
+    caps = m.example_batch(4)["caption"]
+    grid = m.visuals({"caption": caps}, torch.Generator().manual_seed(0), 9)["samples"]
+    assert grid.shape == (3, 3, 3, 16, 16)
+    z = m.latent_sampler.sample(3, generator=torch.Generator().manual_seed(0))
+    assert torch.allclose(grid[1], m.generate_from_text([caps[1]] * 3, z), atol=1e-6)
+    assert m.sample_captions == caps
+
+
+def test_config_defaults_and_validation() -> None:
+    c = GANCLSConfig()
+    assert (c.nz, c.embed_dim, c.proj_dim, c.batch_size, c.lr, c.beta1, c.beta2, c.int_beta) == \
+        (100, 1024, 128, 64, 2e-4, 0.5, 0.999, 0.5)
+    assert GANCLS.data_defaults(c)["image_size"] == 64
+    with pytest.raises(ConfigError, match="int_beta"):
+        create_method("gancls", {"int_beta": 1.5})
+    with pytest.raises(ConfigError, match="image_size"):
+        create_method("gancls", {"image_size": 48})
+
+
+def test_trainer_on_the_builtin_caption_task(tmp_path: Path) -> None:
+    from ganas.data import make_dataset
+    from ganas.data.base import DataOptions
+    from ganas.train import TrainConfig, Trainer, restore_method
+
+    m = tiny(encoder_steps=2, finetune_encoder=False)
+    data = make_dataset("shapes?task=captions&n=16", "train", DataOptions(image_size=16))
+    tc = TrainConfig(steps=4, sample_every=4, checkpoint_every=4, log_every=1, n_samples=4, device="cpu",
+                     progress=False)
+    Trainer("gancls", m, data, tmp_path, tc, data_spec="shapes?task=captions&n=16").fit()
+    _, r, payload = restore_method(tmp_path)
+    assert payload["fixed"]["caption"] and r.vocab.state() == m.vocab.state() and len(r.vocab) > 10
+    assert r.sample_captions == list(payload["fixed"]["caption"])
+    assert list((tmp_path / "samples").glob("step_000004.png"))
+
+
+def test_r_precision_by_hand() -> None:
+    from ganas.gan.gancls import r_precision
+
+    img = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    txt = torch.tensor([[2.0, 0.1], [0.0, 3.0], [1.0, -1.0], [1.0, 0.9]])
+    # image 0: own caption 0 (cos ~1) beats 1, 2 -> hit; image 1: own 1 beats 0 -> hit;
+    # image 2: own caption 2 (cos 0) loses to caption 3 (cos ~1) -> miss
+    cand = torch.tensor([[0, 1, 2], [1, 0, 2], [2, 3, 1]])
+    assert r_precision(img, txt, cand) == pytest.approx(2 / 3)
+
+
+EVAL_SPEC = "shapes?task=captions&n=256"
+
+
+@pytest.fixture(scope="module")
+def factor_model() -> torch.nn.Module:
+    from ganas.gan.gancls import fit_factor_classifier
+    from ganas.metrics.classifier import ClassifierConfig
+
+    cc = ClassifierConfig(width=8, feature_dim=16, epochs=8, batch_size=32, input_size=16, lr=1e-2, shift=0.0)
+    return fit_factor_classifier(EVAL_SPEC, 16, 3, train_n=256, classifier=cc)
+
+
+def _eval(m: GANCLS, factor_model: torch.nn.Module) -> dict:
+    from ganas.gan.gancls import evaluate_text
+
+    return evaluate_text(m, EVAL_SPEC, n=24, candidates=5, batch=10, factor_model=factor_model)
+
+
+def test_evaluate_text_a_perfect_generator_scores_as_the_real_images(monkeypatch: pytest.MonkeyPatch,
+                                                                     factor_model: torch.nn.Module) -> None:
+    from ganas.gan.gancls import _read
+    from ganas.metrics.classifier import from_pixels
+
+    m = tiny()
+    real = from_pixels(_read(EVAL_SPEC, "test", 16, 3, 24, 1)["image"])  # the order evaluate_text reads
+    pos = [0]
+
+    def copy_real(texts, z):  # "generates" the real test image of each caption
+        x = real[pos[0]: pos[0] + len(texts)]
+        pos[0] += len(texts)
+        return x
+
+    monkeypatch.setattr(m, "generate_from_text", copy_real)
+    out = _eval(m, factor_model)
+    assert pos[0] == 24 and out["n"] == 24
+    assert out["caption_consistency"] == out["classifier_accuracy"]
+    assert out["classifier_accuracy"]["colour"] > 0.5  # a classifier that sees colours (chance 1/7)
+    assert out["fd"] == pytest.approx(0.0, abs=1e-4)
+    assert out["r_precision"] == out["r_precision_real"] and 0 <= out["r_precision"] <= 1
+
+
+def test_evaluate_text_on_a_generator(factor_model: torch.nn.Module) -> None:
+    m = tiny()
+    m.sample_captions = ["a red square"]
+    out = _eval(m, factor_model)
+    assert set(out["caption_consistency"]) == {"shape", "colour"}
+    assert all(0 <= v <= 1 for v in [*out["caption_consistency"].values(), *out["classifier_accuracy"].values()])
+    # an untrained G: its images are not the captions' (the classifier reads real ones)
+    assert out["caption_consistency"]["colour"] < out["classifier_accuracy"]["colour"]
+    assert out["fd"] > 1e-2 and 0 <= out["r_precision"] <= 1
+    with pytest.raises(DataError, match="factors"):
+        from ganas.gan.gancls import evaluate_text
+        evaluate_text(m, "shapes?n=16", n=4, train_n=8)

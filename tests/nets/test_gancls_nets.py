@@ -1,0 +1,92 @@
+"""GAN-CLS networks and the text encoder: parameter counts beside the references, shapes,
+conditioning, the vocabulary and the contrastive loss against hand computations."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from ganas.errors import ConfigError
+from ganas.gan.base import count_params
+from ganas.nets.gancls import GANCLSDiscriminator, GANCLSGenerator
+from ganas.nets.text_encoder import (PAD, UNK, ImageEncoder, TextEncoder, Vocabulary, contrastive_loss,
+                                     scaled_embedding, tokenize)
+
+#: aelnouby/Text-to-Image-Synthesis models/gan_cls.py, 1024-d embeddings, 64 px
+AELNOUBY_G, AELNOUBY_D = 4_756_736, 2_899_072
+
+
+def test_parameter_counts_beside_aelnouby() -> None:
+    # reedscot's G projection (Linear + LeakyReLU): aelnouby's BatchNorm1d(128) is 2*128 more
+    assert count_params(GANCLSGenerator()) == AELNOUBY_G - 256
+    assert count_params(GANCLSGenerator(projection_bn=True)) == AELNOUBY_G
+    # the paper's 1x1 conv after the join: 640*512 weights + BN(512), head reads 512 maps not 640
+    assert count_params(GANCLSDiscriminator()) == AELNOUBY_D + 640 * 512 + 2 * 512 - 128 * 16
+    assert count_params(GANCLSDiscriminator(join_conv=False)) == AELNOUBY_D
+
+
+@pytest.mark.parametrize("size", [16, 32, 64])
+def test_shapes_at_each_size(size: int) -> None:
+    g = GANCLSGenerator(nz=8, embed_dim=12, proj_dim=6, ngf=4, image_size=size)
+    d = GANCLSDiscriminator(ndf=4, image_size=size, embed_dim=12, proj_dim=6)
+    x = g(torch.randn(3, 8, 1, 1), torch.randn(3, 12))
+    assert x.shape == (3, 3, size, size) and x.abs().max() <= 1
+    assert d(x, torch.randn(3, 12)).shape == (3,)
+
+
+def test_both_networks_read_the_text() -> None:
+    torch.manual_seed(0)
+    g = GANCLSGenerator(nz=8, embed_dim=12, proj_dim=6, ngf=4, image_size=16).eval()
+    d = GANCLSDiscriminator(ndf=4, image_size=16, embed_dim=12, proj_dim=6).eval()
+    z, x = torch.randn(2, 8), torch.rand(2, 3, 16, 16) * 2 - 1
+    t1, t2 = torch.randn(2, 12), torch.randn(2, 12)
+    assert not torch.allclose(g(z, t1), g(z, t2))
+    assert not torch.allclose(d(x, t1), d(x, t2))
+    # the projected text is replicated over the 4x4 map: D's join sees proj_dim constant maps
+    seen: dict[str, torch.Tensor] = {}
+
+    def keep(module: torch.nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
+        seen["in"] = inputs[0].detach().clone()
+
+    d.joint.register_forward_hook(keep)
+    d(x, t1)
+    txt = seen["in"][:, -6:]  # (2, 6, 4, 4)
+    assert txt.shape[-2:] == (4, 4) and torch.equal(txt, txt[:, :, :1, :1].expand_as(txt))
+
+
+def test_vocabulary() -> None:
+    assert tokenize("A mid-sized, RED box!") == ["a", "mid-sized", "red", "box"]
+    v = Vocabulary(5)
+    v.add(["a red box", "a blue star"])  # room for 3 words: a, red, box
+    assert v.state() == ["a", "red", "box"] and len(v) == 5
+    ids, lengths = v.encode(["red box", "a blue", ""], max_words=4)
+    assert ids.tolist() == [[3, 4], [2, UNK], [UNK, PAD]] and lengths.tolist() == [2, 2, 1]
+    assert Vocabulary.from_state(5, v.state()).index == v.index
+    with pytest.raises(ConfigError, match="vocab_size"):
+        Vocabulary(2)
+
+
+def test_text_encoder_ignores_padding() -> None:
+    torch.manual_seed(0)
+    enc = TextEncoder(10, embed_dim=6, word_dim=4, hidden=5)
+    alone = enc(torch.tensor([[2, 3]]), torch.tensor([2]))
+    padded = enc(torch.tensor([[2, 3, PAD, PAD], [4, 5, 6, 7]]), torch.tensor([2, 4]))
+    assert torch.allclose(alone[0], padded[0], atol=1e-6)
+    assert ImageEncoder(3, 4, 16, 6)(torch.randn(2, 3, 16, 16)).shape == (2, 6)
+
+
+def test_contrastive_loss_by_hand() -> None:
+    t = torch.tensor([[1.0, 0.0], [0.0, 2.0]])
+    v = torch.tensor([[3.0, 0.0], [1.0, 1.0]])
+    tau = 0.5
+    c = 1 / math.sqrt(2)  # cos between (0,1)/(1,0) and (1,1)
+    s = torch.tensor([[1.0, c], [0.0, c]]) / tau  # s[i, j] = cos(t_i, v_j) / tau
+    rows = -(s[0, 0] - torch.logsumexp(s[0], 0)) - (s[1, 1] - torch.logsumexp(s[1], 0))
+    cols = -(s[0, 0] - torch.logsumexp(s[:, 0], 0)) - (s[1, 1] - torch.logsumexp(s[:, 1], 0))
+    assert torch.allclose(contrastive_loss(t, v, tau), (rows + cols) / 4)
+    e = scaled_embedding(torch.tensor([[3.0, 4.0]]))
+    assert torch.allclose(e, torch.tensor([[0.6, 0.8]]) * math.sqrt(2))
+    assert torch.allclose(F.normalize(e, dim=1), torch.tensor([[0.6, 0.8]]))

@@ -457,11 +457,11 @@ def evaluate(run_dir: str | Path, n: int = EVAL_N, device: str = "auto", seed: i
 
 
 #: the demo's settings (``--set`` keys of ``ganas train``): DCGAN at 32x32 on one channel.
-#: NOTE: ngf = ndf = 32 where the paper and pytorch/examples use 64 (Radford et al. 2015
-#: sec. 4 keep the widths of their LSUN/ImageNet models); a quarter of the convolution work
-#: (0.31x the CPU time of a training step at 32 px, batch 64, one thread), which puts the demo
-#: under two minutes on a 2-core CPU, and enough for 8x8 digits upsampled to 32 px.
-#: Batch (64), lr (2e-4) and Adam's betas stay the paper's.
+#: NOTE: ngf = ndf = 32, where pytorch/examples dcgan/main.py defaults to 64 (and the paper's
+#: 64x64 LSUN generator, Radford et al. 2015 fig. 1, is wider still: 1024-512-256-128). A
+#: training step then costs 0.30x the CPU time of width 64 at 32 px, batch 64
+#: (benchmarks/demo_width.py), which should bring the demo to about a minute on a quiet 2-core CPU; the
+#: 8x8 digits upsampled to 32 px need no more. Batch (64), lr (2e-4) and Adam's betas stay.
 DEMO_SETS: dict[str, Any] = {"image_size": 32, "channels": 1, "ngf": 32, "ndf": 32,
                              "checkpoint_every": 500, "sample_every": 500, "log_every": 25}
 DEMO_STEPS = 2000
@@ -470,7 +470,7 @@ DEMO_STEPS = 2000
 def demo(out: str | Path, steps: int | None = None, device: str = "auto", progress: bool = True) -> DemoResult:
     """DCGAN on the built-in real digits (scikit-learn's) at 32x32 (``DEMO_SETS``,
     ``DEMO_STEPS``): samples, loss curves, an interpolation, metrics (``EVAL_N`` samples, as
-    ``ganas eval``) and report.html, in about a minute on a 2-core CPU.
+    ``ganas eval``) and report.html, in about a minute on a quiet 2-core CPU (estimated).
 
     ``DemoResult.phases``: wall seconds of each part (train, pictures, evaluate); on a
     first run ``evaluate`` includes training the metric classifier (then cached).

@@ -165,7 +165,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from .workflows import gan
 
     res = gan.demo(Path(args.out), steps=args.steps, device=args.device, progress=not args.quiet)
-    print(f"demo took {res.seconds:.0f} s")
+    parts = ", ".join(f"{k} {v:.0f} s" for k, v in res.phases.items())
+    print(f"demo took {res.seconds:.0f} s ({parts})")
     print(f"demo finished: open {res.report}")
     return 0
 

@@ -63,6 +63,7 @@ class DemoResult:
     train: Any  # ganas.train.TrainResult
     evaluation: Evaluation
     report: Path
+    phases: dict[str, float] = dataclasses.field(default_factory=dict)  # wall seconds per part
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -499,20 +500,43 @@ def evaluate(run_dir: str | Path, n: int = EVAL_N, device: str = "auto", seed: i
     return ev
 
 
-def demo(out: str | Path, steps: int | None = None, device: str = "auto", progress: bool = True) -> DemoResult:
-    """DCGAN on the built-in real digits (scikit-learn's) at 32x32: samples, loss curves,
-    an interpolation, metrics and report.html, in a few minutes on a laptop CPU."""
-    from ..report import write_run_report
+#: the demo's settings (``--set`` keys of ``ganas train``): DCGAN at 32x32 on one channel.
+#: NOTE: ngf = ndf = 32, where pytorch/examples dcgan/main.py defaults to 64 (and the paper's
+#: 64x64 LSUN generator, Radford et al. 2015 fig. 1, is wider still: 1024-512-256-128). A
+#: training step then costs 0.30x the CPU time of width 64 at 32 px, batch 64
+#: (benchmarks/demo_width.py), which should bring the demo to about a minute on a quiet
+#: 2-core CPU; the 8x8 digits upsampled to 32 px need no more (FD 5.37 at 1,000 steps,
+#: 4.01 at 1,500, 3.53 at 2,000; docs/benchmarks.md). Batch (64), lr (2e-4), Adam's betas stay.
+DEMO_SETS: dict[str, Any] = {"image_size": 32, "channels": 1, "ngf": 32, "ndf": 32,
+                             "checkpoint_every": 500, "sample_every": 500, "log_every": 25}
+DEMO_STEPS = 2000
 
-    t0 = time.time()
-    run = Path(out)
-    sets = {"image_size": 32, "channels": 1, "checkpoint_every": 250, "sample_every": 250, "log_every": 25}
-    result = train("dcgan", "digits", run, sets, steps=steps or 2000, device=device, progress=progress)
-    sample(run, 64, run / layout.DEMO_SAMPLES, device=device)
-    interpolate(run, run / layout.DEMO_INTERPOLATION, rows=8, steps=10, device=device)
+
+def demo(out: str | Path, steps: int | None = None, device: str = "auto", progress: bool = True) -> DemoResult:
+    """DCGAN on the built-in real digits (scikit-learn's) at 32x32 (``DEMO_SETS``,
+    ``DEMO_STEPS``): samples, loss curves, an interpolation, metrics (``EVAL_N`` samples, as
+    ``ganas eval``) and report.html, in about a minute on a quiet 2-core CPU (estimated).
+
+    ``DemoResult.phases``: wall seconds of each part (train, pictures, evaluate); on a
+    first run ``evaluate`` includes training the metric classifier (then cached).
+    """
     from ..report.charts import write_loss_curves
 
+    t0 = time.time()
+    phases: dict[str, float] = {}
+
+    def lap(name: str, since: float) -> float:
+        now = time.time()
+        phases[name] = now - since
+        return now
+
+    run = Path(out)
+    result = train("dcgan", "digits", run, DEMO_SETS, steps=steps or DEMO_STEPS, device=device, progress=progress)
+    t = lap("train", t0)
+    sample(run, 64, run / layout.DEMO_SAMPLES, device=device)
+    interpolate(run, run / layout.DEMO_INTERPOLATION, rows=8, steps=10, device=device)
     write_loss_curves(run)
-    ev = evaluate(run, device=device)
-    report = write_run_report(run)
-    return DemoResult(run, time.time() - t0, result, ev, report)
+    t = lap("pictures", t)
+    ev = evaluate(run, device=device)  # EVAL_N samples; writes eval.json, then report.html
+    lap("evaluate", t)
+    return DemoResult(run, time.time() - t0, result, ev, run / layout.REPORT, phases)

@@ -500,12 +500,12 @@ def fit_factor_classifier(data_spec: str, image_size: int, channels: int, *, tra
     training images of ``data_spec`` (``ganas.metrics.classifier.fit_classifier`` with the
     ``ClassifierConfig`` ``classifier``, default its defaults with ``seed``)."""
     from ..data.shapes import COLOURS, SHAPES
-    from ..metrics.classifier import ClassifierConfig, fit_classifier
+    from ..metrics.classifier import ClassifierConfig, fit_classifier_on
 
     cfg = classifier if classifier is not None else ClassifierConfig(seed=seed)
     train = _read(data_spec, "train", image_size, channels, train_n, seed)
     with torch.enable_grad():
-        return fit_classifier(train["image"], _joint(train["factors"]), len(SHAPES) * len(COLOURS), cfg,
+        return fit_classifier_on(train["image"], _joint(train["factors"]), len(SHAPES) * len(COLOURS), cfg,
                               torch.device(device))
 
 

@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import DataError
-from .classifier import ClassifierConfig, SmallClassifier, fit_classifier, from_pixels, to_pixels
+from .classifier import ClassifierConfig, SmallClassifier, fit_classifier_on, from_pixels, to_pixels
 from .frechet import feature_stats, frechet_distance
 
 
@@ -102,7 +102,7 @@ def evaluate_attributes(
     for k, g in enumerate(method.groups):
         y = group_labels(c_tr, g)
         n_cls = max(2, len(g))
-        models.append(fit_classifier(x_tr, y, n_cls, dc_replace(cfg, seed=cfg.seed + k), device))
+        models.append(fit_classifier_on(x_tr, y, n_cls, dc_replace(cfg, seed=cfg.seed + k), device))
     real_feats, cls_acc = [], {}
     for g, model in zip(method.groups, models):
         pred, f = _predict(model, x_te, device)

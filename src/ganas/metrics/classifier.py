@@ -196,6 +196,17 @@ def fit_classifier(
     return model.eval()
 
 
+
+def fit_classifier_on(images: torch.Tensor, labels: torch.Tensor, num_classes: int, config: ClassifierConfig,
+                      device: torch.device, progress: Optional[bool] = False) -> SmallClassifier:
+    """``fit_classifier`` on images already in memory: (N, C, H, W) floats in [-1, 1] or
+    uint8 pixels, and labels (N,) in 0..num_classes-1 (the attribute and caption
+    evaluations' factor classifiers)."""
+    pixels = images.cpu() if images.dtype == torch.uint8 else supervised.to_pixels(images.cpu())
+    data = supervised.LabelledData(pixels, labels.long().cpu(),
+                                   [str(k) for k in range(int(num_classes))], "tensors", "train")
+    return fit_classifier(data, config, device, progress)
+
 def require_classes(labels: torch.Tensor, class_names: list[str], spec: str, split: str) -> None:
     """Refuse unlabelled or single-class training data (``labels`` (N,)), saying what to use instead."""
     present = torch.unique(labels[labels >= 0])

@@ -37,7 +37,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from ..errors import ConfigError, GanasError
+from ..errors import ConfigError
 
 
 def env_world_size() -> int:
@@ -227,14 +227,10 @@ def launch(nproc: int, argv: Sequence[str]) -> int:
         ["--standalone", f"--nproc_per_node={nproc}", "--max_restarts=0", "-m", "ganas", *_strip_nproc(argv)])
     try:
         run(args)
-    except ChildFailedError as e:
-        failures = getattr(e, "failures", {})
-        codes = [f.exitcode for f in failures.values()] or [1]
-        first = next(iter(failures.values()), None)
-        if first is not None and first.exitcode not in (2, 130) and first.exitcode > 0:
-            raise GanasError(f"a training worker failed (rank {first.local_rank}, exit code {first.exitcode}); "
-                             "its error is printed above") from None
-        return max(c for c in codes if isinstance(c, int)) if codes else 1
+    except ChildFailedError as e:  # the worker printed its own error; keep its exit status
+        codes = [f.exitcode for f in e.failures.values()]
+        code = max(codes, default=1)
+        return code if code > 0 else 1  # a negative code: killed by a signal
     return 0
 
 

@@ -5,8 +5,10 @@ Each variant is one ``ganas train dcgan --data shapes`` run in fresh processes
 batch (``--batch``), image size and number of steps. The figure is the images/s the
 trainer logs in ``metrics.jsonl`` (global images per second of rank 0's wall clock, one
 value per ``log_every`` window), the median over the windows after the first (the first
-holds the start-up and first-step costs). Variants alternate over ``--rounds`` rounds;
-we report the median over rounds.
+holds the start-up and first-step costs). Variants alternate over ``--rounds`` rounds
+(order rotated per round); we report the median over rounds and the median of the
+per-round ratios to the first variant (paired ratios cancel part of the drift of a
+shared machine), with the 1-minute load average after each run.
 
     PYTHONPATH=src python benchmarks/ddp_throughput.py
     PYTHONPATH=src python benchmarks/ddp_throughput.py --size 64 --batch 64 --steps 40 --rounds 3
@@ -60,14 +62,15 @@ def main() -> None:
             nproc, threads = VARIANTS[v]
             rates = run(nproc, threads, args.size, args.batch, args.steps, args.log_every)
             results[v].append(statistics.median(rates))
-            print(f"round {r} {v}: {results[v][-1]:.1f} images/s (windows {[round(x, 1) for x in rates]})", flush=True)
-    base = statistics.median(results[args.variants[0]])
+            print(f"round {r} {v}: {results[v][-1]:.1f} images/s (windows {[round(x, 1) for x in rates]}), "
+                  f"load average {os.getloadavg()[0]:.1f}", flush=True)
+    first = args.variants[0]
     print(f"\nDCGAN {args.size}px, global batch {args.batch}, {args.steps} steps, os.cpu_count()={os.cpu_count()}")
-    print("| variant | processes x threads | images/s (median of rounds) | vs " + args.variants[0] + " |")
-    print("|---|---|---|---|")
+    print(f"| variant | processes x threads | images/s (median of rounds) | per-round ratio to {first} (median) |")
+    print("|---|---|---:|---:|")
     for v, vals in results.items():
-        m = statistics.median(vals)
-        print(f"| {v} | {VARIANTS[v][0]} x {VARIANTS[v][1]} | {m:.1f} | {m / base:.2f}x |")
+        ratio = statistics.median(a / b for a, b in zip(vals, results[first]))
+        print(f"| {v} | {VARIANTS[v][0]} x {VARIANTS[v][1]} | {statistics.median(vals):.1f} | {ratio:.2f}x |")
 
 
 if __name__ == "__main__":

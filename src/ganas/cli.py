@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any, Sequence
@@ -83,11 +84,20 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     if args.method is not None:
         METHODS.get(args.method)  # unknown method -> error listing the valid ones
+    if args.nproc is not None and args.nproc < 1:
+        raise ConfigError(f"--nproc must be >= 1, got {args.nproc}")
+    if args.nproc and args.nproc > 1:
+        from .train.distributed import env_world_size, launch
+
+        if env_world_size() > 1:
+            raise ConfigError("--nproc inside a torchrun worker: give either torchrun or --nproc, not both")
+        return launch(args.nproc, args.argv)  # the workers run this command without --nproc
     result = gan.train(
         args.method, args.data, Path(args.out), _collect_sets(args), steps=args.steps, device=args.device,
         seed=args.seed, eval_every=args.eval_every, progress=not args.quiet, start_from=args.start_from,
     )
-    print(f"{result.status} at step {result.step}: {Path(args.out) / layout.REPORT}")
+    if os.environ.get("RANK", "0") == "0":  # a torchrun worker other than rank 0 stays quiet
+        print(f"{result.status} at step {result.step}: {Path(args.out) / layout.REPORT}")
     return 0 if result.status == "completed" else 130
 
 
@@ -300,6 +310,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--eval-every", type=int, default=0,
                    help=f"compute metrics every N steps on {EVAL_N} samples, as ganas eval (0: never)")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.add_argument("--nproc", type=int, default=None, metavar="N",
+                   help="train on N local processes with DistributedDataParallel (torchrun --standalone "
+                        "--nproc_per_node=N -m ganas train ...): gloo on the CPU, nccl on CUDA; batch_size "
+                        "is the global batch")
     _add_common(s)
     s.set_defaults(func=cmd_train)
 
@@ -421,6 +435,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # ganas train --nproc relaunches it
     try:
         return int(args.func(args) or 0)
     except GanasError as e:

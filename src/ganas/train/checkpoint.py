@@ -7,7 +7,8 @@ A checkpoint is a plain dict of tensors and builtins (format ``"ganas/1"``)::
      "log_window", "elapsed"}
 
 (``plan``, ``extra_state``, ``fixed`` and ``log_window`` were added later in the same
-format: readers take them with defaults, so older checkpoints still load and resume.)
+format: readers take them with defaults, so older checkpoints still load and resume.
+A distributed run adds ``rng_ranks``: the RNG states of ranks 1..N-1, ``rng`` being rank 0's.)
 
 so it loads with ``torch.load(weights_only=True)``: no numpy objects, no dataclasses,
 never an arbitrary pickle. Files are ``checkpoints/step_XXXXXX.pt``.

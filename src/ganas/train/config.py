@@ -37,6 +37,9 @@ class TrainConfig:
     num_workers: int = 0  # DataLoader worker processes
     n_samples: int | None = None  # images (latent methods) or rows of each visual grid; None: the method's
     progress: bool = True  # progress bar on stderr (plain lines when stderr is not a TTY)
+    # distributed runs only (torchrun / --nproc, ganas.train.distributed):
+    sync_bn: bool = False  # BatchNorm -> SyncBatchNorm (statistics over the global batch; CUDA only)
+    find_unused_parameters: bool = False  # DDP's option, for a method whose steps leave parameters unused
 
     def validate(self) -> None:
         for name in ("steps", "epochs", "n_samples"):

@@ -32,12 +32,21 @@ def accepts_keys(dataset: Any) -> bool:
 
 class EpochBatchSampler(Sampler[list[ItemKey]]):
     """Batches of epoch ``epoch``'s permutation, starting at batch ``position``: indices,
-    or ``(index, epoch, seed)`` keys with ``keys=True``."""
+    or ``(index, epoch, seed)`` keys with ``keys=True``.
 
-    def __init__(self, n: int, batch_size: int, seed: int, keys: bool = False) -> None:
+    With ``world_size > 1`` (distributed training) ``batch_size`` is the global batch and
+    rank ``rank`` yields its contiguous slice of each global batch of the same permutation:
+    the order state (epoch, position) is global, so it resumes on any number of ranks."""
+
+    def __init__(self, n: int, batch_size: int, seed: int, keys: bool = False, rank: int = 0,
+                 world_size: int = 1) -> None:
         if batch_size < 1:
             raise DataError(f"batch_size must be >= 1, got {batch_size}")
+        if world_size < 1 or not 0 <= rank < world_size or batch_size % world_size:
+            raise DataError(f"batch_size {batch_size} does not divide among {world_size} processes "
+                            f"(rank {rank}); give a multiple of {world_size}")
         self.n, self.batch_size, self.seed, self.keys = n, batch_size, seed, keys
+        self.rank, self.world_size = rank, world_size
         self.epoch, self.position = 0, 0
 
     @property
@@ -54,8 +63,10 @@ class EpochBatchSampler(Sampler[list[ItemKey]]):
         g = torch.Generator().manual_seed(epoch_seed(self.seed, self.epoch))
         perm = torch.randperm(self.n, generator=g).tolist()
         bs, epoch, seed = self.batch_size, self.epoch, self.seed
+        part = bs // self.world_size
+        lo, hi = self.rank * part, (self.rank + 1) * part  # this rank's slice of each global batch
         for b in range(self.position, self.batches_per_epoch):
-            idx = perm[b * bs : (b + 1) * bs]
+            idx = perm[b * bs : (b + 1) * bs][lo:hi]
             yield [(i, epoch, seed) for i in idx] if self.keys else idx
 
 
@@ -71,12 +82,14 @@ class BatchStream:
     its augmentations after a resume differ from an uninterrupted run).
     """
 
-    def __init__(self, dataset: Dataset, batch_size: int, seed: int, num_workers: int = 0, pin_memory: bool = False) -> None:
+    def __init__(self, dataset: Dataset, batch_size: int, seed: int, num_workers: int = 0, pin_memory: bool = False,
+                 rank: int = 0, world_size: int = 1) -> None:
         try:
             n = len(dataset)  # type: ignore[arg-type]
         except TypeError:
             raise DataError("the trainer needs a dataset with a length (map-style)") from None
-        self.sampler = EpochBatchSampler(n, batch_size, seed, keys=accepts_keys(dataset))
+        self.sampler = EpochBatchSampler(n, batch_size, seed, keys=accepts_keys(dataset), rank=rank,
+                                         world_size=world_size)
         if self.sampler.batches_per_epoch == 0:
             raise DataError(f"the dataset has {n} examples, fewer than one batch of {batch_size}")
         self.seed = seed

@@ -43,11 +43,13 @@ from .config import (
     resolve_precision,
 )
 from .data import BatchStream, accepts_keys
+from .distributed import DistContext, NetworkWrapper, NoWrapper, rank_seed
 from .metrics_log import MetricsLog
 from .progress import Progress
 
 #: train options that may differ when resuming: how long and where to run, not what.
-RESUMABLE_CHANGES = frozenset({"steps", "epochs", "progress", "device", "num_workers"})
+RESUMABLE_CHANGES = frozenset({"steps", "epochs", "progress", "device", "num_workers", "sync_bn",
+                               "find_unused_parameters"})
 #: the visual grid stored at the top of samples/ (what the report shows for DCGAN)
 MAIN_VISUAL = SAMPLES
 
@@ -200,12 +202,14 @@ class Trainer:
         self.on_checkpoint, self.on_sample = on_checkpoint, on_sample
         self.resume_from = resume_from
         self.visual_data = visual_data if visual_data is not None else dataset
-        self.device = resolve_device(self.cfg.device)
+        self.dist = DistContext.current()  # torch.distributed: rank 0 alone writes (distributed.py)
+        self.device = self.dist.device(resolve_device(self.cfg.device))
         self.precision = resolve_precision(self.cfg.precision, self.device)
         self.memory_format = resolve_memory_format(self.cfg.memory_format, method.preferred_memory_format())
         self.n_samples = resolve_n_samples(self.cfg, method.train_defaults(method.config))
         self._stop = False
         self._last_ckpt: Path | None = None
+        self._nets: NetworkWrapper | NoWrapper = NoWrapper()  # the DDP wrappers while fit() runs
         self._fixed: dict[str, torch.Tensor] | None = None  # on the CPU, as stored
 
     # -- setup -----------------------------------------------------------------------
@@ -294,13 +298,16 @@ class Trainer:
         if method.schedule not in SCHEDULES:
             raise ConfigError(f"{self.method_name}: schedule {method.schedule!r} is not one of {', '.join(SCHEDULES)}")
         plan = self.plan()
-        (self.run_dir / CHECKPOINTS).mkdir(parents=True, exist_ok=True)
-        remove_temp_files(self.run_dir)
+        ddp, main = self.dist, self.dist.is_main
+        if main:
+            (self.run_dir / CHECKPOINTS).mkdir(parents=True, exist_ok=True)
+            remove_temp_files(self.run_dir)
         method.to(dev, memory_format=self.memory_format)
         method.train()
         method.configure_optimizers(plan)  # the plan is known now; states are loaded below
+        # batch_size is the global batch: each rank reads its slice of it
         stream = BatchStream(self.dataset, self.batch_size(), cfg.seed, cfg.num_workers,
-                             pin_memory=dev.type == "cuda")
+                             pin_memory=dev.type == "cuda", rank=ddp.rank, world_size=ddp.world_size)
         loaded = self.resume_from if self.resume_from is not None else find_latest(self.run_dir)
         start, offset, elapsed0, window_state = 0, None, 0.0, None
         if loaded is not None:
@@ -308,22 +315,31 @@ class Trainer:
             self._check_resumable(payload, loaded.path, plan)
             load_training_state(method, payload, loaded.path)
             set_rng_state(payload["rng"])
+            if ddp.rank > 0:  # this rank's own stream; a resume on another world size starts a new one
+                ranks = payload.get("rng_ranks") or []
+                if len(ranks) == ddp.world_size - 1:
+                    set_rng_state(ranks[ddp.rank - 1])
+                else:
+                    seed_everything(rank_seed(cfg.seed + int(payload["step"]), ddp.rank))
             stream.load_state(payload["data_state"])
             start, offset = int(payload["step"]), int(payload["metrics_offset"])
             elapsed0, window_state = float(payload.get("elapsed", 0.0)), payload.get("log_window")
             self._fixed = payload["fixed"] if "fixed" in payload else self._pick_fixed()
             self._last_ckpt = loaded.path
         else:
-            seed_everything(cfg.seed)
+            seed_everything(rank_seed(cfg.seed, ddp.rank))  # each rank its own noise (rank 0: cfg.seed)
             self._fixed = self._pick_fixed()
         self.resume_from = None  # a second fit() reads the run folder again
-        atomic_write(self.run_dir / RUN_CONFIG,
-                     lambda f: f.write(yaml.safe_dump(self._describe_run(), sort_keys=False).encode()))
+        if main:
+            atomic_write(self.run_dir / RUN_CONFIG,
+                         lambda f: f.write(yaml.safe_dump(self._describe_run(), sort_keys=False).encode()))
         if start >= plan.total_steps:
             return TrainResult("completed", start, self.run_dir, self._last_ckpt, elapsed=elapsed0, plan=plan)
 
-        log = MetricsLog(self.run_dir, offset, start)
-        progress = Progress(plan.total_steps, start, enabled=cfg.progress)
+        self._nets = (NetworkWrapper(method, ddp, dev, cfg.sync_bn, cfg.find_unused_parameters)
+                      if ddp.enabled else NoWrapper())
+        log = MetricsLog(self.run_dir, offset, start) if main else _NullLog()
+        progress = Progress(plan.total_steps, start, enabled=cfg.progress and main)
         autocast = autocast_factory(self.precision, dev)
         window = LossWindow(window_state)
         previous = self._install_signal_handlers()
@@ -345,12 +361,12 @@ class Trainer:
                 if method.schedule == "step" or plan.ends_epoch(step):
                     for sched in method.schedulers.values():
                         sched.step()
-                losses = _finite_losses(out, step, self._last_ckpt)
+                losses = _finite_losses(out, step, self._last_ckpt, ddp)
                 window.add(losses)
-                win_images += _batch_size(batch)
+                win_images += _batch_size(batch) * ddp.world_size
                 now = time.perf_counter()
                 rate = win_images / max(now - win_t, 1e-9)
-                stop = self._stop  # one reading: a signal may arrive while this step is saved
+                stop = ddp.any(self._stop)  # one reading (every rank stops at the same step)
                 last = step == plan.total_steps or stop
                 if step % cfg.log_every == 0 or step == plan.total_steps:
                     log.write({"step": step, "epoch": ctx.epoch, "losses": window.means(), "lr": lrs,
@@ -371,12 +387,13 @@ class Trainer:
                     progress.write(f"interrupted: saved {self._last_ckpt} at step {step}")
                     break
         finally:
+            self._nets.unwrap()
             self._restore_signal_handlers(previous)
             progress.close()
             log.close()
         total = time.perf_counter() - t0
         return TrainResult(status, step, self.run_dir, self._last_ckpt, losses, elapsed0 + total,
-                           (step - start) * _batch_size(batch) / max(total, 1e-9), plan)
+                           (step - start) * _batch_size(batch) * ddp.world_size / max(total, 1e-9), plan)
 
     def _to_device(self, batch: Any) -> Any:
         if not isinstance(batch, Mapping):
@@ -393,10 +410,13 @@ class Trainer:
     def _visuals(self, step: int) -> None:
         # fixed inputs and noise; the global RNGs are restored afterwards, so visuals
         # cannot change the training's random stream (sample_every changes no result)
+        # every rank computes them (a SyncBatchNorm in training mode is a collective); rank 0 writes
         fixed = self._to_device(self._fixed) if self._fixed is not None else None
-        with preserved_rng(), torch.no_grad():
+        with preserved_rng(), torch.no_grad(), self._nets.unwrapped():
             grids = self.method.visuals(fixed, torch.Generator().manual_seed(self.cfg.seed), self.n_samples)
         self.method.train()
+        if not self.dist.is_main:
+            return
         for name, images in grids.items():
             nrow = None
             if images.dim() == 5:  # (R, K, C, H, W): R rows of K images
@@ -408,12 +428,19 @@ class Trainer:
 
     def _checkpoint(self, step: int, plan: TrainPlan, stream: BatchStream, log: MetricsLog,
                     window: LossWindow, elapsed: float) -> None:
-        path = save_checkpoint(checkpoint_path(self.run_dir, step),
-                               self._payload(step, plan, stream, log, window, elapsed))
+        path = checkpoint_path(self.run_dir, step)
+        ranks = self.dist.gather(rng_state())  # every rank's RNG state, on rank 0
+        if self.dist.is_main:
+            with self._nets.unwrapped():  # plain state_dict keys; the hook may evaluate on rank 0 alone
+                payload = self._payload(step, plan, stream, log, window, elapsed)
+                if self.dist.enabled:
+                    payload["rng_ranks"] = ranks[1:]
+                save_checkpoint(path, payload)
+                prune_checkpoints(self.run_dir, self.cfg.keep_checkpoints)
+                if self.on_checkpoint is not None:
+                    self.on_checkpoint(path)
         self._last_ckpt = path
-        prune_checkpoints(self.run_dir, self.cfg.keep_checkpoints)
-        if self.on_checkpoint is not None:
-            self.on_checkpoint(path)
+        self.dist.barrier()  # no rank runs on before the checkpoint is complete
 
     # -- Ctrl-C: finish the step, checkpoint, return "interrupted" -----------------------
     def _install_signal_handlers(self) -> dict[int, Any]:
@@ -445,8 +472,23 @@ def _batch_size(batch: Mapping[str, Any]) -> int:
     return 0
 
 
-def _finite_losses(losses: Mapping[str, Any], step: int, last_good: Path | None) -> dict[str, float]:
-    """Scalar losses as floats; a NaN/inf one stops training (one host sync per step)."""
+class _NullLog:
+    """The metrics log of a rank other than 0 (which writes nothing)."""
+
+    def write(self, record: Mapping[str, Any]) -> None:
+        pass
+
+    def offset(self) -> int:
+        return 0
+
+    def close(self) -> None:
+        pass
+
+
+def _finite_losses(losses: Mapping[str, Any], step: int, last_good: Path | None,
+                   ddp: DistContext = DistContext()) -> dict[str, float]:
+    """Scalar losses as floats (means over the ranks when distributed: every rank then sees
+    the same values and stops together); a NaN/inf one stops training (one host sync per step)."""
     if not losses:
         return {}
     tensors = {k: v for k, v in losses.items() if isinstance(v, torch.Tensor)}
@@ -455,6 +497,7 @@ def _finite_losses(losses: Mapping[str, Any], step: int, last_good: Path | None)
         vals = torch.stack([v.detach().float().reshape(()) for v in tensors.values()]).cpu().tolist()
         out.update(zip(tensors.keys(), vals))
     out = {k: out[k] for k in losses}  # the method's order
+    out = dict(zip(out, ddp.mean(list(out.values()))))
     for k, v in out.items():
         if not math.isfinite(v):
             keep = f"the last good checkpoint is {last_good}" if last_good else "no checkpoint was written yet"

@@ -197,6 +197,9 @@ def train(
 ):
     """Train ``method`` on the data spec ``data`` into ``out``; keeps report.html current.
 
+    Under torchrun (``WORLD_SIZE > 1``) every process calls this: it joins the process
+    group (``ganas.train.distributed``), rank 0 alone writes the run folder.
+
     - ``out`` holds a run: resume it (its own config is the base; ``sets`` must agree).
     - ``start_from`` (a run directory or a checkpoint file): a new run in ``out`` that
       starts from those trained weights, at step 0, with fresh optimizers, the source's
@@ -208,10 +211,27 @@ def train(
     (``method.KEY`` / ``train.KEY`` when a key is in both). Returns the trainer's
     ``TrainResult``.
     """
+    from ..train.distributed import init_from_env, shutdown
+
+    created = init_from_env(device)
+    try:
+        return _train(method, data, out, sets, steps=steps, device=device, seed=seed, eval_every=eval_every,
+                      eval_n=eval_n, progress=progress, start_from=start_from, on_checkpoint=on_checkpoint)
+    finally:
+        if created:
+            shutdown()
+
+
+def _train(method: str | None, data: str | None, out: str | Path, sets: Mapping[str, Any] | None, *,
+           steps: int | None, device: str, seed: int | None, eval_every: int, eval_n: int, progress: bool,
+           start_from: str | Path | None, on_checkpoint: Callable[[Path], None] | None):
     from ..data import DataOptions, make_dataset
     from ..gan import METHODS
     from ..report import write_run_report
     from ..train import TrainConfig, Trainer, seed_everything
+    from ..train.distributed import DistContext
+
+    ddp = DistContext.current()
 
     out_dir = Path(out)
     source: tuple[Path, dict[str, Any]] | None = None
@@ -262,6 +282,7 @@ def train(
 
     opts = data_options(cls, mcfg)
     dataset = make_dataset(data, "train", opts)
+    ddp.barrier()  # every rank has read the run folder before rank 0 writes into it
     seed_everything(tcfg.seed)  # initial weights reproducible from --seed (a resume loads them)
     gan = cls(mcfg)
     check_data_shapes(gan, dataset, data, method)
@@ -276,7 +297,8 @@ def train(
                       "data": data if data != src["data"] else None,
                       "config": _changed(src.get("config", {}), to_dict(mcfg)),
                       "train": _changed(src.get("train", {}), to_dict(tcfg))}}
-        atomic_write_text(out_dir / layout.ORIGIN, json.dumps(origin, indent=2) + "\n")
+        if ddp.is_main:
+            atomic_write_text(out_dir / layout.ORIGIN, json.dumps(origin, indent=2) + "\n")
 
     def checkpoint_hook(path: Path) -> None:
         step = layout.step_of(path)
@@ -289,7 +311,8 @@ def train(
     trainer = Trainer(method, gan, dataset, out_dir, tcfg, data, on_checkpoint=checkpoint_hook,
                       visual_data=visual_data, **_resume_kwargs(found if source is None else None))
     result = trainer.fit()
-    write_run_report(out_dir)
+    if ddp.is_main:
+        write_run_report(out_dir)
     return result
 
 

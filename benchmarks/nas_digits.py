@@ -14,9 +14,10 @@ tested on the held-out test split (never seen by the search).
 from __future__ import annotations
 
 import argparse
-import re
 import time
 from pathlib import Path
+
+from _docs import write_section
 
 import torch
 
@@ -78,13 +79,7 @@ def main() -> None:
     lines += ["", "Best architectures:", ""] + [f"- {r['space']}/{r['strategy']}: `{r['arch']}`" for r in rows]
     lines.append(MARK_END)
     doc = Path(args.doc)
-    text = doc.read_text() if doc.exists() else "# Benchmarks\n"
-    block = "\n".join(lines)
-    if MARK_START in text:
-        text = re.sub(re.escape(MARK_START) + ".*?" + re.escape(MARK_END), lambda _: block, text, flags=re.S)
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    doc.write_text(text)
+    write_section(doc, MARK_START, MARK_END, "\n".join(lines), default="# Benchmarks\n")
 
 
 if __name__ == "__main__":

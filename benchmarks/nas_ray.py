@@ -26,10 +26,11 @@ import json
 import os
 import platform
 import random
-import re
 import shutil
 import time
 from pathlib import Path
+
+from _docs import write_section
 from typing import Any
 
 import ray
@@ -219,13 +220,7 @@ def write_doc(doc: Path, res: dict[str, Any]) -> None:
               "journaled once (state saved every 2 s). The queue counts pushes sent to the server and not yet "
               "applied when a replica pushes; staleness near K is what 100 asynchronous replicas give.", ""]
     L.append(MARK_END)
-    text = doc.read_text() if doc.exists() else ""
-    block = "\n".join(L)
-    if MARK_START in text:
-        text = re.sub(re.escape(MARK_START) + ".*?" + re.escape(MARK_END), lambda _: block, text, flags=re.S)
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    doc.write_text(text)
+    write_section(doc, MARK_START, MARK_END, "\n".join(L), default="")
 
 
 def main() -> None:

@@ -164,8 +164,8 @@ def _cmd(part: str, res: dict[str, Any]) -> str:
 def write_doc(doc: Path, res: dict[str, Any]) -> None:
     L = [MARK_START, "## Distributed search on Ray", "",
          f"Ray {ray.__version__}, torch {torch.__version__}, {os.cpu_count()} CPU cores ({platform.machine()}). "
-         "NOTE: the cores were shared with other jobs while these ran (the load averages below; 2 means "
-         "both cores busy), which depresses the throughput figures. See README \"Distributed search\" for "
+         "Each part gives the 1-minute load average when it ended (2 means both cores busy: a figure "
+         "measured above that shares the machine with other jobs). See README \"Distributed search\" for "
          "the commands.", ""]
     if "throughput" in res:
         t = res["throughput"]
@@ -201,7 +201,7 @@ def write_doc(doc: Path, res: dict[str, Any]) -> None:
               "as they come, at the price of staleness (server version minus the version the replica pulled). "
               f"With no overhead {r0['budget']} children would take {ideal:.0f} s (64 at a time); the rest is the "
               "driver (it journals with fsync, tells the strategy, asks, and saves the state after every batch "
-              "of results), on its share of two loaded cores.", ""]
+              "of results), and Ray's own processes, on the same two cores.", ""]
     if "scale" in res:
         r = res["scale"]
         st = r["stats"]

@@ -530,7 +530,7 @@ def evaluate(run_dir: str | Path, n: int = EVAL_N, device: str = "auto", seed: i
 #: (benchmarks/demo_width.py), which should bring the demo to about a minute on a quiet
 #: 2-core CPU; the 8x8 digits upsampled to 32 px need no more (FD 5.37 at 1,000 steps,
 #: 4.01 at 1,500, 3.53 at 2,000; docs/benchmarks.md). Batch (64), lr (2e-4), Adam's betas stay.
-DEMO_SETS: dict[str, Any] = {"image_size": 16, "channels": 1, "ngf": 32, "ndf": 32,
+DEMO_SETS: dict[str, Any] = {"image_size": 32, "channels": 1, "ngf": 32, "ndf": 32,
                              "checkpoint_every": 500, "sample_every": 500, "log_every": 25}
 DEMO_STEPS = 2000
 

@@ -524,21 +524,22 @@ def evaluate(run_dir: str | Path, n: int = EVAL_N, device: str = "auto", seed: i
 
 
 #: the demo's settings (``--set`` keys of ``ganas train``): DCGAN at 32x32 on one channel.
-#: NOTE: ngf = ndf = 32, where pytorch/examples dcgan/main.py defaults to 64 (and the paper's
-#: 64x64 LSUN generator, Radford et al. 2015 fig. 1, is wider still: 1024-512-256-128). A
-#: training step then costs 0.30x the CPU time of width 64 at 32 px, batch 64
-#: (benchmarks/demo_width.py), which should bring the demo to about a minute on a quiet
-#: 2-core CPU; the 8x8 digits upsampled to 32 px need no more (FD 5.37 at 1,000 steps,
-#: 4.01 at 1,500, 3.53 at 2,000; docs/benchmarks.md). Batch (64), lr (2e-4), Adam's betas stay.
-DEMO_SETS: dict[str, Any] = {"image_size": 32, "channels": 1, "ngf": 32, "ndf": 32,
+#: NOTE: ngf = ndf = 16, where pytorch/examples dcgan/main.py defaults to 64 (and the paper's
+#: 64x64 LSUN generator, Radford et al. 2015 fig. 1, is wider still: 1024-512-256-128), so
+#: that the demo trains in about 1.5 minutes on a 2-core CPU. The 8x8 digits upsampled to
+#: 32 px need no more: at 2,000 steps width 16 scored FD 4.53 (floor 1.60) against 3.53 for
+#: width 32, at about a third of the CPU time per step; 16x16 images at width 32 stalled at
+#: FD 17.6 (floor 2.7) (docs/benchmarks.md, "make demo"). Batch (64), lr (2e-4) and Adam's
+#: betas are the paper's.
+DEMO_SETS: dict[str, Any] = {"image_size": 32, "channels": 1, "ngf": 16, "ndf": 16,
                              "checkpoint_every": 500, "sample_every": 500, "log_every": 25}
-DEMO_STEPS = 2000
+DEMO_STEPS = 1500
 
 
 def demo(out: str | Path, steps: int | None = None, device: str = "auto", progress: bool = True) -> DemoResult:
     """DCGAN on the built-in real digits (scikit-learn's) at 32x32 (``DEMO_SETS``,
     ``DEMO_STEPS``): samples, loss curves, an interpolation, metrics (``EVAL_N`` samples, as
-    ``ganas eval``) and report.html, in about a minute on a quiet 2-core CPU (estimated).
+    ``ganas eval``) and report.html, in under 2 minutes on a quiet 2-core CPU.
 
     ``DemoResult.phases``: wall seconds of each part (train, pictures, evaluate); on a
     first run ``evaluate`` includes training the metric classifier (then cached).

@@ -9,7 +9,11 @@ writes only on rank 0):
   its update depends only on the global batch: DDP's gradient average over the ranks'
   slices must give the same weights as one process on the whole batch;
 - ``dcgan``: the real DCGAN (tiny config) with its BatchNorm and per-rank noise: the
-  weights must be identical on every rank (and equal to rank 0's checkpoint).
+  weights must be identical on every rank (and equal to rank 0's checkpoint);
+- ``method-<name>``: every registered method (``tiny_config()``) on a dataset of its own
+  ``example_batch`` items: DDP must keep every rank's weights identical for each of them
+  (several generators, image pools, D updates per G update, gradient penalties, a text
+  encoder).
 """
 
 from __future__ import annotations
@@ -122,6 +126,34 @@ def train_dcgan(out: Path, steps: int = STEPS):
     return method
 
 
+class ExampleItems(torch.utils.data.Dataset):
+    """The items of one ``method.example_batch(n)`` (the same on every rank)."""
+
+    def __init__(self, method: GANMethod, n: int) -> None:
+        torch.manual_seed(1)
+        self.batch = method.example_batch(n)
+        self.n = n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int) -> dict:
+        return {k: v[i] for k, v in self.batch.items()}
+
+
+def train_registered(name: str, out: Path, steps: int = 2) -> GANMethod:
+    from ganas.gan import METHODS
+    from ganas.train import TrainConfig, Trainer, seed_everything
+
+    seed_everything(0)
+    cls = METHODS.get(name).factory
+    method = cls(cls.tiny_config())
+    data = ExampleItems(method, 4 * method.config.batch_size)
+    cfg = TrainConfig(steps=steps, log_every=1, sample_every=0, checkpoint_every=0, progress=False, device="cpu")
+    Trainer(name, method, data, out, cfg, "example").fit()
+    return method
+
+
 def main(out: Path) -> None:
     import torch.distributed as dist
 
@@ -131,7 +163,11 @@ def main(out: Path) -> None:
     assert init_from_env("cpu")
     rank = DistContext.current().rank
     assert dist.get_backend() == "gloo"
-    for name, train in (("toy", train_toy), ("dcgan", train_dcgan)):
+    from ganas.gan import list_methods
+
+    runs = [("toy", train_toy), ("dcgan", train_dcgan)]
+    runs += [(f"method-{m}", lambda o, m=m: train_registered(m, o)) for m in list_methods()]
+    for name, train in runs:
         method = train(out / name)
         torch.save(method.state_dict(), out / f"{name}_rank{rank}.pt")
     shutdown()

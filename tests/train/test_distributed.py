@@ -22,6 +22,7 @@ import torch
 from ddp_worker import STEPS, Images, NoiseFreeGAN, train_dcgan, train_toy
 
 from ganas.errors import ConfigError, DataError
+from ganas.gan import METHODS, list_methods
 from ganas.train import load_checkpoint, read_metrics, seed_everything
 from ganas.train.checkpoint import list_checkpoints
 from ganas.train.data import EpochBatchSampler
@@ -89,6 +90,23 @@ def test_dcgan_two_ranks_identical_weights_and_rank0_checkpoint(two_ranks: Path)
     assert len(payload["rng_ranks"]) == 1  # rank 1's RNG state kept for an exact resume
     assert payload["data_state"]["position"] == STEPS  # global batches, not per-rank ones
     assert [r["step"] for r in read_metrics(two_ranks / "dcgan")] == list(range(1, STEPS + 1))  # no duplicates
+
+
+@pytest.mark.parametrize("name", list_methods())
+def test_every_registered_method_trains_on_two_ranks_with_identical_weights(two_ranks: Path, name: str) -> None:
+    r0 = torch.load(two_ranks / f"method-{name}_rank0.pt", weights_only=True)
+    r1 = torch.load(two_ranks / f"method-{name}_rank1.pt", weights_only=True)
+    cls = METHODS.get(name).factory
+    seed_everything(0)  # the worker's initialisation
+    before = cls(cls.tiny_config())
+    names = {k for k, _ in before.named_parameters()}
+    assert names and names <= r0.keys()
+    for k in names:
+        assert torch.equal(r0[k], r1[k]), f"{name}: {k} differs between the ranks"
+    init = before.state_dict()
+    moved = [k for k in names if not torch.equal(r0[k], init[k])]
+    assert len(moved) > len(names) // 2, f"{name}: only {len(moved)} of {len(names)} parameters trained"
+    assert [r["step"] for r in read_metrics(two_ranks / f"method-{name}")] == [1, 2]
 
 
 def test_resume_on_one_process_from_two(two_ranks: Path, tmp_path: Path) -> None:

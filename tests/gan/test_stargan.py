@@ -211,6 +211,41 @@ def test_translate_by_names_and_tensors() -> None:
     assert all(torch.equal(v, m.G.state_dict()[k]) for k, v in stats.items())  # running stats untouched
 
 
+def test_exclusive_targets_are_refused() -> None:
+    m = tiny()
+    with pytest.raises(ConfigError, match="Black_Hair, Blond_Hair are exclusive"):
+        m.target_labels("Black_Hair,Blond_Hair", 1)
+    assert m.target_labels("Black_Hair,Male", 1).tolist() == [[1, 0, 0, 1, 0]]  # different groups: fine
+
+
+class _FixedLogits(torch.nn.Module):
+    def __init__(self, logits: torch.Tensor) -> None:
+        super().__init__()
+        self.logits = logits
+        self.w = torch.nn.Parameter(torch.zeros(1))
+        self.seen: list[tuple[int, ...]] = []
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        self.seen.append(tuple(x.shape))
+        return x[:, :1], self.logits[: x.size(0)]
+
+
+def test_estimate_labels_from_d_per_group() -> None:
+    """The labels of unlabelled images (``ganas translate``): D's logits at image_size,
+    the argmax of a group of several, a binary attribute on for a positive logit."""
+    m = tiny()
+    m.D = _FixedLogits(torch.tensor([[0.1, 2.0, -1.0, 0.5, -0.5], [-3.0, -2.0, -1.0, -0.1, 0.2]]))
+    x = torch.rand(2, 3, 40, 24) * 2 - 1  # any size: resized to 16x16 for D
+    assert m.estimate_labels(x).tolist() == [[0, 1, 0, 1, 0], [0, 0, 1, 0, 1]]
+    assert m.D.seen == [(2, 3, 16, 16)]
+
+
+def test_config_from_data_is_the_data_domains() -> None:
+    ds = make_dataset("shapes?task=attributes&attrs=size&n=4", "train", DataOptions(image_size=16, progress=False))
+    assert StarGAN.config_from_data(ds) == {"domains": "multi_label", "c_dim": 3,
+                                            "attrs": "size=small,size=medium,size=large"}
+
+
 def test_visuals_grid_rows() -> None:
     m = tiny()
     fixed = {k: v for k, v in m.example_batch(3).items() if k in m.batch_fields}

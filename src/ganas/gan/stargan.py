@@ -286,6 +286,11 @@ class StarGAN(GANMethod):
         if not wanted or unknown:
             raise ConfigError(f"target: unknown domain(s) {', '.join(unknown) or '(none given)'}; "
                               f"valid: {', '.join(self.names)}")
+        for g in self.groups:
+            same = [w for w in wanted if len(g) > 1 and self.names.index(w) in g]
+            if len(same) > 1:
+                raise ConfigError(f"target: {', '.join(same)} are exclusive domains (one of "
+                                  f"{', '.join(self.names[i] for i in g)}); name one of them")
         t = (source.float().to(device).clone() if source is not None
              else torch.zeros(n, c.c_dim, device=device))
         for w in wanted:

@@ -312,6 +312,12 @@ def test_attribute_evaluation_of_a_perfect_and_an_identity_translator() -> None:
     # the identity never flips the attribute: the classifier (right on every real image) sees the source
     assert same["attribute_accuracy"] == {"Bright": 0.0} and same["rec_l1"] == 0.0
     assert math.isfinite(good["fd"]) and good["fd"] >= 0
+    assert set(good["d_accuracy"]) == {"Bright"} and 0 <= good["d_accuracy"]["Bright"] <= 1
+    # classifiers fitted once and handed in (a benchmark's curve) give the same figures
+    from ganas.metrics.attributes import fit_group_classifiers
+
+    again = evaluate_attributes(_Oracle(cfg), train, test, classifiers=fit_group_classifiers(_Oracle(cfg), train, clf))
+    assert again["attribute_accuracy"] == good["attribute_accuracy"] and again["fd"] == pytest.approx(good["fd"])
 
     shapes = {"image_size": 16, "d_repeat_num": 2, "g_conv_dim": 4, "d_conv_dim": 4, "g_repeat_num": 1}
     opts = DataOptions(image_size=16, progress=False)

@@ -11,6 +11,9 @@ images, the RNG forked so the run is the one without a curve).
 
     OMP_NUM_THREADS=1 PYTHONPATH=src .venv/bin/python benchmarks/stargan_quality.py --steps 600 --out runs/bench-stargan
 
+``--d-probe STEPS`` trains D's domain classifier alone on the real images (no G, no
+adversarial loss) for each of ``--d-probe-dims``: does D learn the labels at all, and how fast?
+
 ``--set KEY=VALUE`` changes any StarGAN config key (e.g. ``d_conv_dim=64``); times are
 process CPU seconds (one thread), less disturbed by other jobs than wall time.
 
@@ -55,6 +58,42 @@ def _loss_windows(run: Path, keys: tuple[str, ...], windows: int = 5) -> list[di
     return out
 
 
+def d_probe(overrides: dict, train, test, steps: int, dims: list[int], every: int = 100) -> list[dict]:
+    """D's domain classifier alone (``classification_loss`` on real images and their
+    labels, Adam at the config's d_lr, batch_size), per D width: held-out accuracy per
+    group every ``every`` updates. Tells a label or architecture bug (stuck at chance
+    however long) from slow learning."""
+    from ganas.gan.stargan import classification_loss
+    from ganas.metrics.attributes import group_labels
+
+    xs = torch.stack([train[i]["image"] for i in range(len(train))])
+    cs = torch.stack([train[i]["attrs"] for i in range(len(train))])
+    xt = torch.stack([test[i]["image"] for i in range(len(test))])
+    ct = torch.stack([test[i]["attrs"] for i in range(len(test))])
+    out = []
+    for dim in dims:
+        torch.manual_seed(0)
+        m = create_method("stargan", {**overrides, "d_conv_dim": dim})
+        c = m.config
+        opt = torch.optim.Adam(m.D.parameters(), c.d_lr, betas=(c.beta1, c.beta2))
+        g = torch.Generator().manual_seed(0)
+        t0 = time.process_time()
+        for step in range(1, steps + 1):
+            idx = torch.randint(0, len(xs), (c.batch_size,), generator=g)
+            loss = classification_loss(m.D(xs[idx])[1], cs[idx], c.domains)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            if step % every == 0:
+                est = m.estimate_labels(xt)
+                row = {"d_conv_dim": dim, "d_lr": c.d_lr, "step": step, "cpu_s": round(time.process_time() - t0, 1),
+                       **{group_name(m.names, gr): round(float((group_labels(est, gr) == group_labels(ct, gr))
+                                                               .float().mean()), 3) for gr in m.groups}}
+                out.append(row)
+                print(json.dumps(row), flush=True)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=600, help="trainer steps (D updates) per variant")
@@ -71,6 +110,9 @@ def main() -> None:
     ap.add_argument("--curve-test", type=int, default=100, help="test images per evaluation of the curve")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--variants", default="input,bottleneck")
+    ap.add_argument("--d-probe", type=int, default=0, metavar="STEPS",
+                    help="instead: train D's classification head alone for STEPS updates per --d-probe-dims")
+    ap.add_argument("--d-probe-dims", default="16,64", help="D widths of --d-probe")
     ap.add_argument("--out", default="runs/bench-stargan")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -83,6 +125,11 @@ def main() -> None:
     overrides = {**stargan_overrides(train), "image_size": size, "d_repeat_num": d_repeat,
                  "g_conv_dim": args.conv_dim, "d_conv_dim": args.conv_dim, "g_repeat_num": args.repeat,
                  "n_critic": args.n_critic, **parse_sets(args.set)}
+    if args.d_probe:
+        rows = d_probe(overrides, train, test, args.d_probe, [int(d) for d in args.d_probe_dims.split(",")])
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+        (Path(args.out) / "d_probe.json").write_text(json.dumps(rows, indent=1))
+        return
     clf_cfg = ClassifierConfig(epochs=args.classifier_epochs)
     t0 = time.process_time()
     classifiers = fit_group_classifiers(create_method("stargan", overrides), train, clf_cfg)

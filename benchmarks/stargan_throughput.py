@@ -10,7 +10,8 @@ freezes D). Same Adam(1e-4, (0.5, 0.999)), same batch, multi-label BCE domains.
 
 One timed unit is one full cycle of ``n_critic`` steps (5 D updates, 1 G update). The
 variants alternate in one process: every round times ``--cycles`` cycles of each (after
-one untimed warm-up cycle), the order swapped per round; we report median images/s
+one untimed warm-up cycle), the order swapped per round (``translation_throughput.alternate``);
+we report median images/s
 (D updates x batch per second) and the median of per-round paired ratios to the plain
 loop, from process CPU time (one thread: what a step costs, less disturbed by other
 jobs on a shared machine) and from wall time.
@@ -24,15 +25,20 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import statistics
+import os
+import sys
 import time
+from pathlib import Path
 from typing import Any, Callable
 
 import torch
 import torch.nn.functional as F
 
-from ganas.gan import create_method
-from ganas.gan.base import StepContext
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from translation_throughput import alternate  # noqa: E402  (one place for the alternating rounds)
+
+from ganas.gan import create_method  # noqa: E402
+from ganas.gan.base import StepContext  # noqa: E402
 
 #: name -> StarGAN config overrides. paper32: the paper's networks (conv_dim 64, 6
 #: residual blocks, D's 2x2 last map as at 128 px with 6 convs) at 32 px; reduced16: the
@@ -120,22 +126,7 @@ def build(config: str, variant: str, batch_size: int, cycles: int) -> Callable[[
 
 def throughput(config: str, batch_size: int, rounds: int, cycles: int) -> dict:
     fns = {v: build(config, v, batch_size, cycles) for v in VARIANTS}
-    ips: dict[str, dict[str, list[float]]] = {v: {"wall": [], "cpu": []} for v in VARIANTS}
-    for r in range(rounds):
-        for v in (VARIANTS if r % 2 == 0 else VARIANTS[::-1]):
-            w, c = fns[v]()
-            ips[v]["wall"].append(fns[v].images / w)  # type: ignore[attr-defined]
-            ips[v]["cpu"].append(fns[v].images / c)  # type: ignore[attr-defined]
-    out: dict = {}
-    for v in VARIANTS:
-        row: dict = {}
-        for clock in ("cpu", "wall"):
-            ratios = [a / b for a, b in zip(ips[v][clock], ips["plain"][clock])]
-            row[f"{clock}_images_per_s"] = round(statistics.median(ips[v][clock]), 3)
-            row[f"{clock}_ratio"] = round(statistics.median(ratios), 3)
-            row[f"{clock}_ratios"] = [round(x, 3) for x in ratios]
-        out[v] = row
-    return out
+    return alternate(fns, rounds, fns["plain"].images)  # type: ignore[attr-defined]
 
 
 def main() -> None:
@@ -152,11 +143,9 @@ def main() -> None:
     for config in args.configs:
         results[config] = throughput(config, args.batch_size, args.rounds, args.cycles)
         print(json.dumps({config: results[config]}), flush=True)
-    text = json.dumps(results, indent=1)
-    print(text)
-    if args.out:
-        with open(args.out, "w") as f:
-            f.write(text)
+    print(json.dumps(results, indent=1))
+    if args.out:  # also as a file
+        Path(args.out).write_text(json.dumps(results, indent=1))
 
 
 if __name__ == "__main__":

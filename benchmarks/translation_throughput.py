@@ -157,25 +157,33 @@ def build(method: str, variant: str, size: int, steps: int, warm_up: bool = True
     return run
 
 
-def throughput(method: str, size: int, rounds: int, steps: int) -> dict:
-    fns = {v: build(method, v, size, steps) for v in VARIANTS}
-    ips: dict[str, dict[str, list[float]]] = {v: {"wall": [], "cpu": []} for v in VARIANTS}
-    order = list(VARIANTS)
+def alternate(fns: dict[str, Callable[[], tuple[float, float]]], rounds: int, units: float,
+              base: str = "plain") -> dict:
+    """Time every variant's ``fns[v]()`` (-> wall, cpu s for ``units`` items) once per round,
+    the order rotated per round: median items/s and median per-round ratios to ``base``
+    (also used by benchmarks/stargan_throughput.py)."""
+    ips: dict[str, dict[str, list[float]]] = {v: {"wall": [], "cpu": []} for v in fns}
+    order = list(fns)
     for r in range(rounds):
-        for v in order[r % 3:] + order[: r % 3]:
+        k = r % len(order)
+        for v in order[k:] + order[:k]:
             w, c = fns[v]()
-            ips[v]["wall"].append(steps / w)
-            ips[v]["cpu"].append(steps / c)
+            ips[v]["wall"].append(units / w)
+            ips[v]["cpu"].append(units / c)
     out: dict = {}
-    for v in VARIANTS:
+    for v in fns:
         row: dict = {}
         for clock in ("wall", "cpu"):
-            ratios = [x / y for x, y in zip(ips[v][clock], ips["plain"][clock])]
+            ratios = [x / y for x, y in zip(ips[v][clock], ips[base][clock])]
             row[f"{clock}_images_per_s"] = round(statistics.median(ips[v][clock]), 4)
             row[f"{clock}_ratio"] = round(statistics.median(ratios), 3)
             row[f"{clock}_ratios"] = [round(x, 3) for x in ratios]
         out[v] = row
     return out
+
+
+def throughput(method: str, size: int, rounds: int, steps: int) -> dict:
+    return alternate({v: build(method, v, size, steps) for v in VARIANTS}, rounds, steps)
 
 
 def _reset_hwm() -> int:

@@ -145,11 +145,14 @@ def cmd_translate(args: argparse.Namespace) -> int:
     from .workflows import translation
 
     res = translation.translate(args.run_dir, args.input, args.out, direction=args.direction,
-                                device=args.device, seed=args.seed, progress=not args.no_progress)
+                                device=args.device, seed=args.seed, progress=not args.no_progress,
+                                target=args.target, grid=args.grid)
     if args.json:
-        _print_json({"out": str(res.out_dir), "images": len(res.files), "direction": res.direction})
+        _print_json(res.as_dict())
+    elif res.grid:
+        print(f"wrote {len(res.files)} rows of single-domain changes into {res.out_dir}")
     else:
-        print(f"translated {len(res.files)} images ({res.direction}) into {res.out_dir}")
+        print(f"translated {len(res.files)} images ({res.direction or 'to ' + str(res.target)}) into {res.out_dir}")
     return 0
 
 
@@ -347,11 +350,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(s, sets=False)
     s.set_defaults(func=cmd_arithmetic)
 
-    s = sub.add_parser("translate", help="translate every image of a folder with a pix2pix/CycleGAN run")
+    s = sub.add_parser("translate", help="translate every image of a folder with a pix2pix/CycleGAN/StarGAN run")
     s.add_argument("run_dir")
     s.add_argument("--input", required=True, help="folder of images (each kept at its own size)")
     s.add_argument("--out", required=True, help="output folder (same file names)")
     s.add_argument("--direction", choices=["AtoB", "BtoA"], help="cyclegan: which generator (default AtoB)")
+    s.add_argument("--target", metavar="DOMAIN[,DOMAIN...]",
+                   help="stargan: the domains to switch on, e.g. Blond_Hair,Male or colour=red; the rest of each "
+                        "image's labels, as D's classifier reads them, stay")
+    s.add_argument("--grid", action="store_true",
+                   help="stargan: for each input one row: the input, then every single-domain change")
     s.add_argument("--seed", type=int, default=0, help="test-time dropout noise (pix2pix)")
     s.add_argument("--no-progress", action="store_true")
     s.add_argument("--json", action="store_true")

@@ -118,6 +118,13 @@ class GANMethod(nn.Module):
         return {}
 
     @classmethod
+    def config_from_data(cls, dataset: Any) -> dict[str, Any]:
+        """Config values that follow from the training data (StarGAN: its domains' count
+        and names), applied by ``ganas train`` before the method is built; a ``--set``
+        that disagrees is refused. ``{}``: nothing follows from the data."""
+        return {}
+
+    @classmethod
     def tiny_config(cls) -> Any:
         """The smallest config that exercises every code path (registry-generated tests)."""
         raise NotImplementedError(f"{cls.__name__} defines no tiny_config()")

@@ -223,6 +223,10 @@ class StarGAN(GANMethod):
         return {"image_size": config.image_size, "channels": config.channels, "crop": "center", "flip": True}
 
     @classmethod
+    def config_from_data(cls, dataset: Any) -> dict[str, Any]:
+        return stargan_overrides(dataset)  # domains, c_dim, attrs: never set by hand
+
+    @classmethod
     def train_defaults(cls, config: StarGANConfig) -> dict[str, Any]:
         return {"steps": config.num_iters, "n_samples": 8}
 
@@ -282,6 +286,11 @@ class StarGAN(GANMethod):
         if not wanted or unknown:
             raise ConfigError(f"target: unknown domain(s) {', '.join(unknown) or '(none given)'}; "
                               f"valid: {', '.join(self.names)}")
+        for g in self.groups:
+            same = [w for w in wanted if len(g) > 1 and self.names.index(w) in g]
+            if len(same) > 1:
+                raise ConfigError(f"target: {', '.join(same)} are exclusive domains (one of "
+                                  f"{', '.join(self.names[i] for i in g)}); name one of them")
         t = (source.float().to(device).clone() if source is not None
              else torch.zeros(n, c.c_dim, device=device))
         for w in wanted:
@@ -289,6 +298,38 @@ class StarGAN(GANMethod):
             t[:, next(g for g in self.groups if i in g)] = 0
             t[:, i] = 1
         return t
+
+    @torch.no_grad()
+    def estimate_labels(self, x: torch.Tensor) -> torch.Tensor:
+        """The domain labels (B, c_dim) of images ``x`` (B, C, H, W) in [-1, 1] of any size,
+        as D's domain classifier sees them at ``image_size`` (area/bilinear resize): the
+        most likely member of each group of several, a binary attribute on when its logit
+        is positive.
+
+        NOTE: yunjey/stargan's test translations start from the dataset's labels; a folder
+        of images (``ganas translate``) has none, so D's classifier, trained on the real
+        labelled images, estimates them: a target then changes only the domains it names."""
+        c = self.config
+        device = next(self.D.parameters()).device
+        x = x.to(device).float()
+        if tuple(x.shape[-2:]) != (c.image_size, c.image_size):
+            shrink = max(x.shape[-2:]) > c.image_size
+            x = F.interpolate(x, size=(c.image_size, c.image_size), mode="area" if shrink else "bilinear",
+                              align_corners=None if shrink else False)  # (B, C, S, S)
+        was = self.D.training
+        self.D.eval()
+        try:
+            logits = self.D(x)[1].float()  # (B, c_dim)
+        finally:
+            self.D.train(was)
+        out = torch.zeros_like(logits)
+        for g in self.groups:
+            if len(g) > 1:
+                idx = torch.tensor(g, device=device)
+                out[torch.arange(len(x), device=device), idx[logits[:, g].argmax(dim=1)]] = 1.0
+            else:
+                out[:, g[0]] = (logits[:, g[0]] > 0).to(out.dtype)
+        return out
 
     # -- protocol --------------------------------------------------------------------
     def networks(self) -> dict[str, nn.Module]:

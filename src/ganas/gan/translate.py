@@ -6,11 +6,14 @@ padded on the right and bottom up to a multiple of what the generator needs (``2
 for the U-Net, 4 for the ResNet generator), translated, cropped back to its size and
 written to ``out_dir`` under the same file name. Unlike the reference's ``test.py``
 (``--num_test 50``, a resize to ``load_size`` and a crop) nothing is skipped or resized.
+``map_folder`` is the loop itself (read, convert, write under the same name), shared with
+StarGAN's ``ganas translate --target/--grid`` (``workflows/attributes.py``).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -72,6 +75,32 @@ def translate_image(method: TranslationMethod, x: torch.Tensor, direction: str |
     return y[..., :h, :w]
 
 
+def map_folder(
+    convert: Callable[[torch.Tensor], np.ndarray], input_dir: str | Path, out_dir: str | Path, channels: int,
+    device: torch.device, progress: bool = True, seed: int = 0, desc: str = "translate",
+) -> list[Path]:
+    """Write ``convert(image)`` for every image file of ``input_dir`` into ``out_dir`` under
+    the same name (in its format); ``image`` is (1, channels, H, W) in [-1, 1] on
+    ``device``, ``convert`` returns uint8 pixels (H', W', C). The global RNG is seeded
+    with ``seed`` and restored afterwards. Returns the written paths."""
+    src, dst = Path(input_dir), Path(out_dir)
+    files = list_images(src)
+    if dst.exists() and any(f.parent.resolve() == dst.resolve() for f in files):
+        raise DataError(f"{dst}: the output folder is the input folder; choose another --out")
+    dst.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    formats = Image.registered_extensions()
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(seed)
+        for f in tqdm(files, desc=desc, unit="img", disable=not progress):
+            arr = convert(load_image(f, channels).to(device))  # (H', W', C)
+            im = Image.fromarray(arr[..., 0] if arr.shape[-1] == 1 else arr)
+            out = dst / f.name
+            atomic_write(out, lambda fh, im=im, fmt=formats[f.suffix.lower()]: im.save(fh, format=fmt))
+            written.append(out)
+    return written
+
+
 def translate_folder(
     method: TranslationMethod, input_dir: str | Path, out_dir: str | Path, direction: str | None = None,
     progress: bool = True, seed: int = 0,
@@ -79,22 +108,8 @@ def translate_folder(
     """Translate every image of ``input_dir`` into ``out_dir`` (same names); returns the
     written paths. ``seed`` fixes the test-time dropout noise (pix2pix ``test_mode=train``)
     without touching the caller's RNG state."""
-    src, dst = Path(input_dir), Path(out_dir)
-    files = list_images(src)
-    if dst.exists() and any(f.parent.resolve() == dst.resolve() for f in files):
-        raise DataError(f"{dst}: the output folder is the input folder; choose another --out")
-    dst.mkdir(parents=True, exist_ok=True)
-    channels = method.in_channels(direction)
-    device = method.device
-    written: list[Path] = []
-    formats = Image.registered_extensions()
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-        torch.manual_seed(seed)
-        for f in tqdm(files, desc="translate", unit="img", disable=not progress):
-            y = translate_image(method, load_image(f, channels).to(device), direction)  # (1, C, H, W)
-            arr = to_uint8(y[0]).transpose(1, 2, 0)  # (H, W, C)
-            im = Image.fromarray(arr[..., 0] if arr.shape[-1] == 1 else arr)
-            out = dst / f.name
-            atomic_write(out, lambda fh, im=im, fmt=formats[f.suffix.lower()]: im.save(fh, format=fmt))
-            written.append(out)
-    return written
+    def convert(x: torch.Tensor) -> np.ndarray:
+        return to_uint8(translate_image(method, x, direction)[0]).transpose(1, 2, 0)  # (H, W, C)
+
+    return map_folder(convert, input_dir, out_dir, method.in_channels(direction), method.device,
+                      progress=progress, seed=seed)

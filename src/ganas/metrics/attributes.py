@@ -16,7 +16,10 @@ the accuracy counts how often it finds the target. Here:
   test images and of all translations (comparable only between runs on the same data
   and classifier config, as ``metrics/classifier.py`` explains);
 - ``classifier_accuracy[group]``: each classifier's accuracy on the real test images, so
-  a low attribute accuracy can be told apart from a weak classifier.
+  a low attribute accuracy can be told apart from a weak classifier;
+- ``d_accuracy[group]``: the accuracy of StarGAN's own domain classifier (D's ``cls``
+  head, ``estimate_labels``) on the real test images: G learns the domains only as
+  well as D tells them apart.
 """
 
 from __future__ import annotations
@@ -85,28 +88,42 @@ def _predict(model: SmallClassifier, x: torch.Tensor, device: torch.device, batc
     return torch.cat(preds), torch.cat(feats)
 
 
+def fit_group_classifiers(method: Any, train_data: Any, classifier: ClassifierConfig | None = None,
+                          max_train: int = 20000) -> list[SmallClassifier]:
+    """One classifier per group of ``method.groups``, fitted on up to ``max_train`` real
+    images of ``train_data`` (a binary attribute is a 2-class group); reusable across
+    ``evaluate_attributes`` calls on the same data (a benchmark's curve)."""
+    cfg = classifier or ClassifierConfig()
+    device = next(method.parameters()).device
+    x_tr, c_tr = load_labelled(method, train_data, max_train, size=cfg.input_size)
+    return [fit_classifier_on(x_tr, group_labels(c_tr, g), max(2, len(g)), dc_replace(cfg, seed=cfg.seed + k), device)
+            for k, g in enumerate(method.groups)]
+
+
 def evaluate_attributes(
     method: Any, train_data: Any, test_data: Any, classifier: ClassifierConfig | None = None,
     max_train: int = 20000, max_test: int = 2000, batch: int = 64,
+    classifiers: Sequence[SmallClassifier] | None = None,
 ) -> dict[str, Any]:
     """``{"attribute_accuracy": {domain: acc}, "attribute_accuracy_mean", "rec_l1", "fd",
     "classifier_accuracy": {group: acc}, "n_test"}`` for a trained StarGAN ``method``
     (``translate``, ``single_domain_targets``, ``labels``, ``groups``, ``names``) on the
-    datasets of its domains (the train split fits the classifiers, the test split is
-    translated)."""
-    cfg = classifier or ClassifierConfig()
+    datasets of its domains (the train split fits the classifiers, unless ``classifiers``
+    from ``fit_group_classifiers`` are given; the test split is translated)."""
     device = next(method.parameters()).device
-    x_tr, c_tr = load_labelled(method, train_data, max_train, size=cfg.input_size)
+    models = list(classifiers) if classifiers is not None else fit_group_classifiers(
+        method, train_data, classifier, max_train)
+    if len(models) != len(method.groups):
+        raise DataError(f"{len(models)} classifiers for {len(method.groups)} domain groups")
     x_te, c_te = load_labelled(method, test_data, max_test)
-    models: list[SmallClassifier] = []
-    for k, g in enumerate(method.groups):
-        y = group_labels(c_tr, g)
-        n_cls = max(2, len(g))
-        models.append(fit_classifier_on(x_tr, y, n_cls, dc_replace(cfg, seed=cfg.seed + k), device))
-    real_feats, cls_acc = [], {}
+    real_feats, cls_acc, d_acc = [], {}, {}
+    d_labels = torch.cat([method.estimate_labels(from_pixels(x_te[s : s + 500])).cpu()
+                          for s in range(0, len(x_te), 500)])  # (N, c_dim): what D's classifier reads
     for g, model in zip(method.groups, models):
         pred, f = _predict(model, x_te, device)
-        cls_acc[group_name(method.names, g)] = float((pred == group_labels(c_te, g)).float().mean())
+        truth = group_labels(c_te, g)
+        cls_acc[group_name(method.names, g)] = float((pred == truth).float().mean())
+        d_acc[group_name(method.names, g)] = float((group_labels(d_labels, g) == truth).float().mean())
         real_feats.append(f)
 
     correct = {name: 0 for name in method.names}
@@ -135,5 +152,6 @@ def evaluate_attributes(
         "rec_l1": rec_sum / n_rec,
         "fd": float(frechet_distance(mu1, s1, mu2, s2)),
         "classifier_accuracy": cls_acc,
+        "d_accuracy": d_acc,
         "n_test": n,
     }

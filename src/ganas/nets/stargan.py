@@ -8,9 +8,9 @@ yunjey/stargan ``model.py``).
   convolutions, a 7x7 conv to C channels, tanh. Every conv is bias-free and followed by
   ``InstanceNorm2d(affine=True, track_running_stats=True)`` and ReLU, as the reference.
   ``label_at="bottleneck"`` instead concatenates the label with the (C_b, H/4, W/4)
-  bottleneck features and fuses them back to C_b channels with a bias-free 1x1 conv,
-  instance norm and ReLU before the residual blocks (the option the issue asks to
-  compare; not in the paper).
+  bottleneck features and fuses them back to C_b channels with a bias-free 1x1 conv and
+  a ReLU, no norm (an instance norm would cancel the label), before the residual blocks
+  (the option the issue asks to compare; not in the paper).
 - ``StarGANDiscriminator``: PatchGAN of ``repeat_num`` 4x4 stride-2 convolutions (with
   bias) and LeakyReLU(0.01), no normalisation; heads: a bias-free 3x3 conv to the patch
   real/fake map (B, 1, H/2^r, W/2^r) and a bias-free conv with kernel ``image_size/2^r``
@@ -78,8 +78,14 @@ class StarGANGenerator(nn.Module):
             d *= 2
         self.down = nn.Sequential(*down)
         # NOTE: not in the paper or the reference: the label joins the bottleneck features
-        # through a 1x1 conv back to d channels (label_at="bottleneck").
-        self.fuse = (nn.Sequential(*_conv_in_relu(nn.Conv2d(d + c_dim, d, 1, bias=False), d))
+        # through a 1x1 conv back to d channels and a ReLU (label_at="bottleneck"), with no
+        # instance norm: the tiled label adds a spatially constant offset to each channel
+        # of the 1x1 conv's output, which an instance norm right after subtracts exactly
+        # (the label would reach nothing; benchmarks/stargan_quality.py stayed at chance).
+        # The ReLU mixes it with the features, so the residual blocks' norms keep it.
+        # (At the input the reference's label survives its IN the same way only through
+        # the 7x7 conv's zero padding at the borders.)
+        self.fuse = (nn.Sequential(nn.Conv2d(d + c_dim, d, 1, bias=False), nn.ReLU(inplace=True))
                      if label_at == "bottleneck" else None)
         up: list[nn.Module] = [ResidualBlock(d) for _ in range(repeat_num)]
         for _ in range(2):

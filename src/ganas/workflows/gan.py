@@ -282,6 +282,7 @@ def _train(method: str | None, data: str | None, out: str | Path, sets: Mapping[
 
     opts = data_options(cls, mcfg)
     dataset = make_dataset(data, "train", opts)
+    mcfg = _apply_data_config(cls, mcfg, dataset, data, routed["method"])
     ddp.barrier()  # every rank has read the run folder before rank 0 writes into it
     seed_everything(tcfg.seed)  # initial weights reproducible from --seed (a resume loads them)
     gan = cls(mcfg)
@@ -314,6 +315,22 @@ def _train(method: str | None, data: str | None, out: str | Path, sets: Mapping[
     if ddp.is_main:
         write_run_report(out_dir)
     return result
+
+
+def _apply_data_config(cls: Any, mcfg: Any, dataset: Any, data: str, user: Mapping[str, Any]) -> Any:
+    """``mcfg`` with what follows from the data (``cls.config_from_data``: StarGAN's
+    domains); a ``--set`` of one of those keys to another value is refused."""
+    derived = cls.config_from_data(dataset)
+    if not derived:
+        return mcfg
+    asked = replace(cls.Config(), {k: v for k, v in user.items() if k in derived})
+    clash = [f"{k}={getattr(asked, k)!r} (the data gives {v!r})" for k, v in derived.items()
+             if k in user and getattr(asked, k) != v]
+    if clash:
+        raise ConfigError(f"--set {'; '.join(clash)}: {cls.__name__} takes {', '.join(derived)} from --data "
+                          f"{data!r}; leave them unset (choose the domains in the data spec instead, e.g. "
+                          "celeba:PATH?attrs=Blond_Hair,Male or shapes?task=attributes&attrs=colour)")
+    return replace(mcfg, derived)
 
 
 def _evaluate(method: Any, data_spec: str, n: int, seed: int, features: str = "classifier",
@@ -508,7 +525,11 @@ def evaluate(run_dir: str | Path, n: int = EVAL_N, device: str = "auto", seed: i
     run = Path(run_dir)
     _, method, payload = load_run(run, device)
     kind = getattr(method, "evaluation", "unconditional")
-    if kind in ("paired", "unpaired"):  # translation: against the test split's targets
+    if kind == "attributes":  # multi-domain translation (StarGAN): at most n test images
+        from .attributes import evaluate as evaluate_attributes_run
+
+        res = evaluate_attributes_run(method, payload["data"], device, max_test=n)
+    elif kind in ("paired", "unpaired"):  # translation: against the test split's targets
         from .translation import evaluate_paired
 
         res = evaluate_paired(method, payload["data"], device, max_items=n)

@@ -1,4 +1,5 @@
-"""Workflows of the translation methods (pix2pix, CycleGAN): translate a folder, import
+"""Workflows of the translation methods (pix2pix, CycleGAN; StarGAN's ``--target``/``--grid``
+through ``workflows.attributes``): translate a folder, import
 a generator trained by the reference code, and the paired evaluation. Typed arguments
 in, plain results out; the CLI prints them."""
 
@@ -18,23 +19,49 @@ class Translated:
     run_dir: Path
     out_dir: Path
     files: list[Path]
-    direction: str
+    direction: str | None  # pix2pix / CycleGAN; None for a multi-domain run (StarGAN)
+    target: str | None = None  # StarGAN: the domains switched on
+    grid: bool = False  # StarGAN: each file a row of every single-domain change
+
+    def as_dict(self) -> dict[str, Any]:
+        """``ganas translate --json``: out, images, and direction (pix2pix, CycleGAN) or
+        target / grid (StarGAN)."""
+        d: dict[str, Any] = {"out": str(self.out_dir), "images": len(self.files)}
+        if self.direction is not None:
+            d["direction"] = self.direction
+        else:
+            d.update({"target": self.target, "grid": self.grid})
+        return d
 
 
 def translate(run_dir: str | Path, input_dir: str | Path, out_dir: str | Path, direction: str | None = None,
-              device: str = "auto", seed: int = 0, progress: bool = True) -> Translated:
+              device: str = "auto", seed: int = 0, progress: bool = True, target: str | None = None,
+              grid: bool = False) -> Translated:
     """Every image of ``input_dir`` translated by the run's generator into ``out_dir``,
     same file names, each at its own size (padded to what the network needs, cropped
-    back). ``direction``: AtoB or BtoA (default: the run's own)."""
+    back). ``direction``: AtoB or BtoA (default: the run's own). A multi-domain run
+    (StarGAN) takes ``target`` domain names or ``grid`` instead
+    (``workflows.attributes.translate_domains``)."""
     from ..gan.image_translation import TranslationMethod
     from ..gan.translate import translate_folder
+    from .attributes import is_multi_domain, translate_domains
     from .gan import load_run
 
     if direction not in (None, "AtoB", "BtoA"):
         raise ConfigError(f"--direction {direction!r}: use AtoB or BtoA")
     name, method, _ = load_run(run_dir, device)
+    if is_multi_domain(method):
+        if direction is not None:
+            raise ConfigError(f"--direction is for pix2pix/CycleGAN; {run_dir} holds a multi-domain {name!r} run: "
+                              f"give --target DOMAIN[,DOMAIN...] (valid: {', '.join(method.names)}) or --grid")
+        files = translate_domains(method, input_dir, out_dir, target=target, grid=grid, progress=progress, seed=seed)
+        return Translated(Path(run_dir), Path(out_dir), files, None, target, grid)
     if not isinstance(method, TranslationMethod):
-        raise ConfigError(f"translate needs an image-to-image method (pix2pix, cyclegan); {run_dir} holds {name!r}")
+        raise ConfigError(f"translate needs an image-to-image method (pix2pix, cyclegan, stargan); {run_dir} "
+                          f"holds {name!r}")
+    if target is not None or grid:
+        raise ConfigError(f"--target and --grid are for multi-domain runs (stargan); {run_dir} holds a {name!r} "
+                          "run, which translates one way: use --direction AtoB/BtoA (cyclegan) or no option")
     if direction == "BtoA" and name == "pix2pix":
         raise ConfigError("pix2pix has one generator (its direction is set at training: --set direction=BtoA); "
                           "--direction BtoA needs cyclegan")

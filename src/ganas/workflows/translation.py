@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from .. import layout
 from ..errors import ConfigError
@@ -58,6 +58,21 @@ def import_junyanz(file: str | Path, method: str, out_dir: str | Path,
     return save_checkpoint(layout.checkpoint_file(out, 0), imported_payload(m, method, file))
 
 
+def translation_triples(method: Any, device: Any) -> tuple[Callable[[dict[str, Any]], tuple[Any, Any, Any]], str]:
+    """``(fn, target)``: ``fn(batch) -> (inputs, translations, targets)`` of a test batch,
+    and the field the translations imitate. pix2pix: its configured direction; CycleGAN:
+    A -> B, against the hidden true pair ``B_true`` where the data keep one."""
+    pix2pix = hasattr(method, "input_target")
+
+    def fn(batch: dict[str, Any]) -> tuple[Any, Any, Any]:
+        if pix2pix:
+            x, y = method.input_target(batch)
+            return x, method.translate(x.to(device)), y
+        return batch["A"], method.translate(batch["A"].to(device), "AtoB"), batch.get("B_true", batch["B"])
+
+    return fn, ("B" if method.config.direction == "AtoB" else "A") if pix2pix else "B"
+
+
 def evaluate_paired(method: Any, data: str, device: str = "auto", max_items: int | None = None,
                     batch_size: int = 8, *, features: str = "selfsup", weights: str | None = None,
                     seed: int = 0, config: Any = None) -> dict[str, Any]:
@@ -67,12 +82,9 @@ def evaluate_paired(method: Any, data: str, device: str = "auto", max_items: int
     targets with its floor at matched sizes (``features``: self-supervised features of
     the target domain, or ``inception`` with ``weights``), and on the built-in tasks the
     shape and colour classifiers' accuracy on the translations (and on the real targets).
-    The target is pix2pix's configured output side; for CycleGAN ``B``, against the hidden
-    true pair ``B_true`` where the data keep one (else FD alone: unaligned test sides are
-    not pairs). ``config``: a ``TranslationEvalConfig`` (its ``features``/``seed``/
-    ``batch_size`` win over the arguments)."""
-    import torch
-
+    Targets as ``translation_triples``; without true pairs (an ``unaligned:`` test split) FD
+    alone. ``config``: a ``TranslationEvalConfig`` (it then replaces ``features``,
+    ``weights``, ``seed`` and ``batch_size``)."""
     from ..metrics.translation import TranslationEvalConfig, evaluate_translation
     from ..train.config import resolve_device
     from .gan import data_options
@@ -82,19 +94,11 @@ def evaluate_paired(method: Any, data: str, device: str = "auto", max_items: int
     if config is None:
         config = TranslationEvalConfig(features=features, seed=seed, batch_size=batch_size,
                                        extractor_options={"weights": weights} if weights else {})
-    pix2pix = hasattr(method, "input_target")
-
-    def translate(batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        if pix2pix:  # its configured direction
-            x, y = method.input_target(batch)
-            return method.translate(x.to(dev)), y
-        # cyclegan: A -> B, against the true pair when the data keep one
-        return method.translate(batch["A"].to(dev), "AtoB"), batch.get("B_true", batch["B"])
-
-    target = ("B" if method.config.direction == "AtoB" else "A") if pix2pix else "B"
+    fn, target = translation_triples(method, dev)
     opts = data_options(type(method), method.config)
-    return evaluate_translation(translate, data, opts, target, device=dev, paired=True if pix2pix else None,
-                                max_items=max_items, config=config)
+    return evaluate_translation(lambda b: fn(b)[1:], data, opts, target, device=dev,
+                                paired=True if method.evaluation == "paired" else None, max_items=max_items,
+                                config=config)
 
 
 def write_eval(run_dir: Path, step: Any, result: Mapping[str, Any]) -> Path:

@@ -46,6 +46,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
 from ..data.base import DataOptions
+from ..data.transforms import CENTER, item_rng
 from ..errors import ConfigError, DataError, GanasError
 from .attributes import _predict
 from .cache import base_key, cache_path, dataset_fingerprint, load_network, resolve_cache_dir, save_network
@@ -88,18 +89,21 @@ class TargetImages(Dataset):
             self.files = [Path(s) for s in sources]
         elif len(getattr(pairs, "files", None) or []) == n:  # aligned: A|B in one file
             self.files = list(pairs.files)
-        else:  # procedural (shapes): its spec and params name the images
-            self.params = pairs.params
+        else:  # procedural (shapes): its spec, params and options name the images
+            self.params = {"params": pairs.params, "options": pairs.options}
 
     def __len__(self) -> int:
         return len(self.pairs)
 
     def __getitem__(self, i: int) -> dict[str, Any]:
-        item = self.pairs[i]
-        out = {"image": item["A"], "label": torch.tensor(-1, dtype=torch.int64)}
-        if "factors" in item:
-            out["factors"] = item["factors"]
-        return out
+        """Item ``i`` as ``pairs[i]`` yields its field "A" (the other side is not loaded)."""
+        p = self.pairs
+        j = p._index(i)
+        key = (j, 0, 0)
+        jitter = p.transforms["A"].draw(item_rng(j, 0, 0)) if p.transforms["A"].random else CENTER
+        cache_key, load, source = p.side(j, self.side, key)
+        image = p.field_image((self.side, cache_key), load, source, p.transforms["A"], jitter, "A")
+        return {"image": image, "label": torch.tensor(-1, dtype=torch.int64), **p.extras(j, key, jitter)}
 
 
 def open_target(data: str, split: str, options: DataOptions, target: str) -> TargetImages:

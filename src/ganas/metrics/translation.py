@@ -64,11 +64,6 @@ FACTOR_FORMAT, FACTOR_VERSION, FACTOR_KIND = "ganas-factor-classifiers", 1, "fac
 # -- the target domain as a dataset of single images ----------------------------------------
 
 
-def _raw_side(ds: Any, fld: str) -> str:
-    """The data's side ("A"/"B", before ``direction``) that yields field ``fld``."""
-    return ds.other(fld)
-
-
 class TargetImages(Dataset):
     """The images of one side of a pair dataset as ``{"image", "label": -1}`` items (plus
     ``"factors"`` where the pair data has them, which then describe this side's scenes):
@@ -115,7 +110,7 @@ def open_target(data: str, split: str, options: DataOptions, target: str) -> Tar
 
     opts = dataclasses.replace(options, crop="center", flip=False)
     probe = make_dataset(data, split, opts)
-    side = _raw_side(probe, target)
+    side = probe.other(target)  # the data's side ("A"/"B", before direction) behind the field
     ch = {f: probe.field_shapes[f][0] for f in ("A", "B")}
     other = "B" if target == "A" else "A"
     pairs = make_dataset(data, split, opts, direction="AtoB" if side == "A" else "BtoA",
@@ -133,9 +128,9 @@ def _factor_index(name: str) -> int:
 
 
 def _factor_classes(name: str) -> int:
-    from ..data.shapes import _FACTOR_VALUES
+    from ..data.shapes import FACTORS
 
-    return len(_FACTOR_VALUES[name])
+    return len(FACTORS[name])
 
 
 def read_target(images: TargetImages, limit: int, size: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:

@@ -58,6 +58,11 @@ from .image_quality import PairedImageMetrics
 FACTOR_GROUPS: tuple[str, ...] = ("shape", "colour")
 #: real training images each factor classifier sees (as GAN-CLS's ``fit_factor_classifier``)
 FACTOR_TRAIN = 5000
+#: NOTE: the metric classifier's recipe with batch 64 and 8 epochs (625 steps on 5,000
+#: images, as many as the metric classifier's 4 epochs of 20,000 at batch 128): with its
+#: 4 epochs at batch 128 (156 steps) the shape classifier read 41% of real 64 px photos
+#: (benchmarks/translation_quality.py, edges2photo), too weak a ceiling
+FACTOR_CLASSIFIER = ClassifierConfig(batch_size=64, epochs=8)
 FACTOR_FORMAT, FACTOR_VERSION, FACTOR_KIND = "ganas-factor-classifiers", 1, "factor_classifiers"
 
 
@@ -220,7 +225,7 @@ class TranslationEvalConfig:
     features: str = "selfsup"  # an entry of metrics.FEATURES trained without labels
     extractor_options: dict[str, Any] = field(default_factory=dict)  # e.g. {"config": SelfSupConfig(...)}
     factor_train: int = FACTOR_TRAIN  # real training images per factor classifier
-    classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
+    classifier: ClassifierConfig = field(default_factory=lambda: dataclasses.replace(FACTOR_CLASSIFIER))
     batch_size: int = 8
     seed: int = 0  # test-time dropout noise, FD splits, classifier seeds
     cache_dir: Optional[str | Path] = None

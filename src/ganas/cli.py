@@ -375,13 +375,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_import)
 
     s = sub.add_parser("eval", help="a run's evaluation: FD, coverage, precision/recall (generators); "
-                                    "L1, PSNR, SSIM, sharpness (translation)")
+                                    "L1, PSNR, SSIM, sharpness, FD, factor accuracy (translation)")
     s.add_argument("run_dir")
     s.add_argument("--n", type=int, default=EVAL_N, help=f"samples (default {EVAL_N}, as --eval-every)")
     s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--features", default="classifier",
-                   help="feature extractor for FD and precision/recall: classifier (default; labelled data), "
-                        "selfsup (trained without labels on the dataset itself) or inception")
+    s.add_argument("--features", default=None,
+                   help="feature extractor for FD and precision/recall: classifier (default for generators; "
+                        "labelled data), selfsup (trained without labels on the dataset itself; default for "
+                        "translations, on the target domain) or inception")
     s.add_argument("--weights", help="local weights file of the inception extractor (or $GANAS_INCEPTION_WEIGHTS)")
     s.add_argument("--json", action="store_true")
     _add_common(s, sets=False)

@@ -58,6 +58,12 @@ def test_train_resume_translate_eval(cli, tmp_path: Path, method: str, data: str
     ev = res.json()
     assert ev["n"] == 4 and ev["step"] == 4
     assert 0 <= ev["L1"] <= 2 and 0 < ev["PSNR"] < 100 and -1 <= ev["SSIM"] <= 1
+    # FD against the real targets (self-supervised features of the target domain), and the
+    # built-in tasks' factor classifiers on the translations beside the real images' ceiling
+    assert ev["features"] == "selfsup" and ev["paired"] is True and ev["fd"] >= 0 and ev["fd_real_floor"] >= 0
+    for key in ("factor_accuracy", "classifier_accuracy"):
+        assert set(ev[key]) == {"shape", "colour"} and all(0 <= v <= 1 for v in ev[key].values())
+    assert json.loads((out / "eval.json").read_text())["factor_accuracy"] == ev["factor_accuracy"]
 
     # a translation method has no latent input: the latent commands say so
     assert_error(cli("sample", out, "--out", tmp_path / "s.png", "--device", "cpu"), "latent")

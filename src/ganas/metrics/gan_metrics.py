@@ -88,25 +88,35 @@ def _fd_inf(features: torch.Tensor, reference: FrechetReference, seed: int) -> O
 
 
 def fd_at_matched_sizes(
-    real: torch.Tensor, fake: torch.Tensor, n_probe: int, repeats: Optional[int] = None, seed: int = 0
+    real: torch.Tensor, fake: torch.Tensor, n_probe: int, repeats: Optional[int] = None, seed: int = 0,
+    paired: bool = False,
 ) -> dict[str, Any]:
     """FD of ``fake`` (n, D) and of a real probe, both at ``n_probe`` samples, against the
     rest of ``real`` (N, D), and their FD-infinity, averaged over ``repeats`` random splits
-    (None: 5, or 1 when D > 512 where each FD costs seconds); see the module docstring."""
+    (None: 5, or 1 when D > 512 where each FD costs seconds); see the module docstring.
+
+    ``paired``: ``fake[i]`` imitates ``real[i]`` (a translation and its true target, n = N);
+    the fakes scored are then those of the probe's items (one chunk), so neither the
+    probe nor the fakes have their counterparts in the reference, and ``fake == real``
+    scores exactly the floor (``metrics/translation.py``)."""
     n_real, n = real.shape[0], fake.shape[0]
+    if paired and n != n_real:
+        raise GanasError(f"fd_at_matched_sizes: paired needs one fake per real feature, got {n} and {n_real}")
     if not 2 <= n_probe <= min(n, n_real - 2):
         raise GanasError(f"fd_at_matched_sizes: probe size {n_probe} does not fit {n} fakes and {n_real} real features")
     if repeats is None:
         repeats = 5 if real.shape[1] <= 512 else 1
-    chunks = n // n_probe
+    chunks = 1 if paired else n // n_probe
     gen = torch.Generator().manual_seed(seed)
     rows = []
     for r in range(max(1, repeats)):
         perm = torch.randperm(n_real, generator=gen)
         probe, ref = real[perm[:n_probe]], real[perm[n_probe:]]  # disjoint
         reference = FrechetReference(ref)
-        fd = np.mean([reference.distance(fake[i * n_probe : (i + 1) * n_probe]) for i in range(chunks)])
-        rows.append((fd, reference.distance(probe), _fd_inf(fake, reference, seed + r), _fd_inf(probe, reference, seed + r)))
+        scored = fake[perm[:n_probe]] if paired else fake  # paired: the probe's own translations
+        fd = np.mean([reference.distance(scored[i * n_probe : (i + 1) * n_probe]) for i in range(chunks)])
+        rows.append((fd, reference.distance(probe), _fd_inf(scored, reference, seed + r),
+                     _fd_inf(probe, reference, seed + r)))
     fds, floors, infs, inf_floors = zip(*rows)
     return {
         "fd": float(np.mean(fds)),

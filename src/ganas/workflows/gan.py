@@ -509,14 +509,15 @@ def arithmetic(run_dir: str | Path, out: str | Path, a: Mapping[str, str] | str,
 
 
 def evaluate(run_dir: str | Path, n: int = EVAL_N, device: str = "auto", seed: int = 0,
-             features: str = "classifier", weights: str | None = None) -> Evaluation:
+             features: str | None = None, weights: str | None = None) -> Evaluation:
     """Metrics of a run's generator, saved to ``RUN_DIR/eval.json`` (and into report.html):
     the method's declared evaluation (``evaluation``): FD, precision/recall... for an
     unconditional generator; L1, PSNR, SSIM and sharpness on the test split (at most
     ``n`` pairs) for a translation method.
 
     ``features``: an entry of ``ganas.metrics.FEATURES`` for FD and precision/recall,
-    e.g. ``inception`` with a local ``weights`` file.
+    e.g. ``inception`` with a local ``weights`` file (None: ``classifier`` for generators,
+    ``selfsup`` of the target domain for translations; ``metrics/translation.py``).
     """
     from ..fileio import atomic_write_text
     from ..report import write_run_report
@@ -532,10 +533,12 @@ def evaluate(run_dir: str | Path, n: int = EVAL_N, device: str = "auto", seed: i
     elif kind in ("paired", "unpaired"):  # translation: against the test split's targets
         from .translation import evaluate_paired
 
-        res = evaluate_paired(method, payload["data"], device, max_items=n)
+        _resolve_eval_features(features or "selfsup")
+        res = evaluate_paired(method, payload["data"], device, max_items=n, features=features or "selfsup",
+                              weights=weights, seed=seed)
     elif kind == "unconditional":
-        _resolve_eval_features(features)
-        res = _evaluate(method, payload["data"], n, seed, features, weights)
+        _resolve_eval_features(features or "classifier")
+        res = _evaluate(method, payload["data"], n, seed, features or "classifier", weights)
     else:
         raise ConfigError(f"ganas eval: the {kind!r} evaluation of {type(method).__name__} is not available yet")
     ev = Evaluation(run, payload.get("step"), res, run / layout.EVAL)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from .. import layout
 from ..errors import ConfigError
@@ -85,40 +85,47 @@ def import_junyanz(file: str | Path, method: str, out_dir: str | Path,
     return save_checkpoint(layout.checkpoint_file(out, 0), imported_payload(m, method, file))
 
 
-def evaluate_paired(method: Any, data: str, device: str = "auto", max_items: int | None = None,
-                    batch_size: int = 8) -> dict[str, Any]:
-    """L1, PSNR, SSIM (scikit-image) and the sharpness ratio (high-frequency energy of the
-    outputs against the targets') on the data's test split. The target is ``B`` for
-    paired data and the hidden true pair ``B_true`` of the built-in unpaired tasks."""
-    import torch
+def translation_triples(method: Any, device: Any) -> tuple[Callable[[dict[str, Any]], tuple[Any, Any, Any]], str]:
+    """``(fn, target)``: ``fn(batch) -> (inputs, translations, targets)`` of a test batch,
+    and the field the translations imitate. pix2pix: its configured direction; CycleGAN:
+    A -> B, against the hidden true pair ``B_true`` where the data keep one."""
+    pix2pix = hasattr(method, "input_target")
 
-    from ..data import make_dataset
-    from ..metrics.image_quality import PairedImageMetrics
+    def fn(batch: dict[str, Any]) -> tuple[Any, Any, Any]:
+        if pix2pix:
+            x, y = method.input_target(batch)
+            return x, method.translate(x.to(device)), y
+        return batch["A"], method.translate(batch["A"].to(device), "AtoB"), batch.get("B_true", batch["B"])
+
+    return fn, ("B" if method.config.direction == "AtoB" else "A") if pix2pix else "B"
+
+
+def evaluate_paired(method: Any, data: str, device: str = "auto", max_items: int | None = None,
+                    batch_size: int = 8, *, features: str = "selfsup", weights: str | None = None,
+                    seed: int = 0, config: Any = None) -> dict[str, Any]:
+    """The evaluation of a translation method on the data's test split
+    (``metrics.translation.evaluate_translation``): L1, PSNR, SSIM (scikit-image) and the
+    sharpness ratio against the true targets, FD of the translations against the real
+    targets with its floor at matched sizes (``features``: self-supervised features of
+    the target domain, or ``inception`` with ``weights``), and on the built-in tasks the
+    shape and colour classifiers' accuracy on the translations (and on the real targets).
+    Targets as ``translation_triples``; without true pairs (an ``unaligned:`` test split) FD
+    alone. ``config``: a ``TranslationEvalConfig`` (it then replaces ``features``,
+    ``weights``, ``seed`` and ``batch_size``)."""
+    from ..metrics.translation import TranslationEvalConfig, evaluate_translation
     from ..train.config import resolve_device
     from .gan import data_options
 
-    ds = make_dataset(data, "test", data_options(type(method), method.config))
     dev = resolve_device(device)
     method.to(dev).eval()
-    metrics = PairedImageMetrics()
-    n = len(ds) if max_items is None else min(len(ds), max_items)
-    if n == 0:
-        raise ConfigError(f"--data {data!r}: the test split is empty")
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)  # test-time dropout noise (pix2pix) fixed
-        for b in range(0, n, batch_size):
-            items = [ds[i] for i in range(b, min(n, b + batch_size))]
-            batch = {k: torch.stack([it[k] for it in items]) for k in ("A", "B", "B_true") if k in items[0]}
-            if hasattr(method, "input_target"):  # pix2pix: its configured direction
-                x, y = method.input_target(batch)
-                fake = method.translate(x.to(dev))
-            else:  # cyclegan: A -> B against the true pair when the data keeps one
-                x, y = batch["A"], batch.get("B_true", batch["B"])
-                fake = method.translate(x.to(dev), "AtoB")
-            metrics.update(fake.float().cpu(), y.float())
-    out = dict(metrics.compute())
-    out["n"] = int(out["n"])
-    return out
+    if config is None:
+        config = TranslationEvalConfig(features=features, seed=seed, batch_size=batch_size,
+                                       extractor_options={"weights": weights} if weights else {})
+    fn, target = translation_triples(method, dev)
+    opts = data_options(type(method), method.config)
+    return evaluate_translation(lambda b: fn(b)[1:], data, opts, target, device=dev,
+                                paired=True if method.evaluation == "paired" else None, max_items=max_items,
+                                config=config)
 
 
 def write_eval(run_dir: Path, step: Any, result: Mapping[str, Any]) -> Path:

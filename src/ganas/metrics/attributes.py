@@ -76,7 +76,7 @@ def group_name(names: Sequence[str], group: Sequence[int]) -> str:
 
 
 @torch.no_grad()
-def _predict(model: SmallClassifier, x: torch.Tensor, device: torch.device, batch: int = 500) -> tuple[torch.Tensor, torch.Tensor]:
+def predict_classes(model: SmallClassifier, x: torch.Tensor, device: torch.device, batch: int = 500) -> tuple[torch.Tensor, torch.Tensor]:
     """Predicted classes (N,) and features (N, D) of images ``x`` (uint8 or [-1, 1])."""
     model.eval()
     preds, feats = [], []
@@ -120,7 +120,7 @@ def evaluate_attributes(
     d_labels = torch.cat([method.estimate_labels(from_pixels(x_te[s : s + 500])).cpu()
                           for s in range(0, len(x_te), 500)])  # (N, c_dim): what D's classifier reads
     for g, model in zip(method.groups, models):
-        pred, f = _predict(model, x_te, device)
+        pred, f = predict_classes(model, x_te, device)
         truth = group_labels(c_te, g)
         cls_acc[group_name(method.names, g)] = float((pred == truth).float().mean())
         d_acc[group_name(method.names, g)] = float((group_labels(d_labels, g) == truth).float().mean())
@@ -138,7 +138,7 @@ def evaluate_attributes(
             n_rec += len(x)
             k = next(j for j, g in enumerate(method.groups) if i in g)
             for j, model in enumerate(models):
-                pred, f = _predict(model, fake, device)
+                pred, f = predict_classes(model, fake, device)
                 fake_feats[j].append(f)
                 if j == k:
                     correct[method.names[i]] += int((pred == group_labels(t.cpu(), method.groups[k])).sum())

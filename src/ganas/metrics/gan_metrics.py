@@ -69,7 +69,7 @@ def _draw(
         done += b
 
 
-def _create_extractor(name: str, spec: str, image_size: int, channels: int, common: dict[str, Any],
+def create_extractor(name: str, spec: str, image_size: int, channels: int, common: dict[str, Any],
                       options: dict[str, Any]) -> FeatureExtractor:
     """``FEATURES.create`` with the shared options (cache_dir, dataset_fn, device, progress)
     passed to the factories that take them; ``options`` win."""
@@ -173,7 +173,7 @@ def evaluate_generator(
         except NeedsLabelsError:
             clf = None
         ext = (
-            _create_extractor(extractor, data_spec, image_size, channels, common, dict(extractor_options or {}))
+            create_extractor(extractor, data_spec, image_size, channels, common, dict(extractor_options or {}))
             if isinstance(extractor, str)
             else extractor
         )

@@ -48,10 +48,10 @@ from torch.utils.data import DataLoader, Dataset
 from ..data.base import DataOptions
 from ..data.transforms import CENTER, item_rng
 from ..errors import ConfigError, DataError, GanasError
-from .attributes import _predict
+from .attributes import predict_classes
 from .cache import base_key, cache_path, dataset_fingerprint, load_network, resolve_cache_dir, save_network
 from .classifier import ClassifierConfig, SmallClassifier, fit_classifier_on, to_pixels
-from .gan_metrics import _create_extractor, fd_at_matched_sizes
+from .gan_metrics import create_extractor, fd_at_matched_sizes
 from .image_quality import PairedImageMetrics
 
 #: the scene factors the factor classifiers check (names of ``ganas.data.shapes.FACTOR_NAMES``)
@@ -206,7 +206,7 @@ class FactorTally:
         for g, model in self.models.items():
             truth = factors[:, _factor_index(g)].cpu()
             for images, tally in ((fake, self.fake), (real, self.real)):
-                pred, _ = _predict(model, images, self.device)
+                pred, _ = predict_classes(model, images, self.device)
                 tally[g] = tally.get(g, 0) + int((pred == truth).sum())
         self.n += len(factors)
 
@@ -243,7 +243,7 @@ def _target_features(data: str, options: DataOptions, target: str, shape: tuple[
         return open_target(data, split, options, target)
 
     common = {"cache_dir": config.cache_dir, "dataset_fn": dataset_fn, "device": device, "progress": config.progress}
-    return _create_extractor(config.features, f"{data}#{target}", shape[1], shape[0], common,
+    return create_extractor(config.features, f"{data}#{target}", shape[1], shape[0], common,
                              dict(config.extractor_options))
 
 

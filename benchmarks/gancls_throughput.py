@@ -24,17 +24,20 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import statistics
-import time
+import os
+import sys
 from typing import Callable
 
 import torch
 import torch.nn.functional as F
 
-from ganas.data.shapes import caption, scene_for
-from ganas.gan.base import StepContext
-from ganas.gan.gancls import GANCLS, GANCLSConfig
-from ganas.nets.text_encoder import scaled_embedding
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _paired import paired_ratios, timed  # noqa: E402
+
+from ganas.data.shapes import caption, scene_for  # noqa: E402
+from ganas.gan.base import StepContext  # noqa: E402
+from ganas.gan.gancls import GANCLS, GANCLSConfig  # noqa: E402
+from ganas.nets.text_encoder import scaled_embedding  # noqa: E402
 
 CONFIGS = {
     "paper": dict(image_size=64, ngf=64, ndf=64, embed_dim=1024, batch_size=64),
@@ -91,35 +94,13 @@ def build(config: str, variant: str, steps: int) -> Callable[[], tuple[float, fl
         ctx = StepContext(cfg.encoder_steps + 1, torch.device("cpu"))  # the GAN phase
         step = lambda: m.train_step(batch, ctx)  # noqa: E731
     step()  # warm-up
-
-    def run() -> tuple[float, float]:
-        w0, c0 = time.perf_counter(), time.process_time()
-        for _ in range(steps):
-            step()
-        return time.perf_counter() - w0, time.process_time() - c0
-
-    return run
+    return timed(step, steps)
 
 
 def throughput(config: str, rounds: int, steps: int) -> dict:
     fns = {v: build(config, v, steps) for v in VARIANTS}
-    ips: dict[str, dict[str, list[float]]] = {v: {"wall": [], "cpu": []} for v in VARIANTS}
-    b = CONFIGS[config]["batch_size"]
-    for r in range(rounds):
-        for v in (VARIANTS if r % 2 == 0 else VARIANTS[::-1]):
-            w, c = fns[v]()
-            ips[v]["wall"].append(steps * b / w)
-            ips[v]["cpu"].append(steps * b / c)
-    out: dict = {}
-    for v in VARIANTS:
-        row: dict = {}
-        for clock in ("wall", "cpu"):
-            ratios = [x / y for x, y in zip(ips[v][clock], ips["plain"][clock])]
-            row[f"{clock}_images_per_s"] = round(statistics.median(ips[v][clock]), 2)
-            row[f"{clock}_ratio"] = round(statistics.median(ratios), 3)
-            row[f"{clock}_ratios"] = [round(x, 3) for x in ratios]
-        out[v] = row
-    return out
+    return paired_ratios(fns, rounds, steps * CONFIGS[config]["batch_size"], "plain",
+                         lambda r: VARIANTS if r % 2 == 0 else VARIANTS[::-1])
 
 
 def main() -> None:

@@ -17,6 +17,7 @@ test images (the ceiling of caption consistency at that size), no GAN training.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
 
@@ -25,7 +26,7 @@ import torch
 from ganas.data import make_dataset
 from ganas.data.base import DataOptions
 from ganas.gan.base import StepContext
-from ganas.gan.gancls import GANCLS, GANCLSConfig, evaluate_text, fit_factor_classifier
+from ganas.gan.gancls import FACTOR_CLASSIFIER, GANCLS, GANCLSConfig, evaluate_text, fit_factor_classifier
 from ganas.images import save_grid
 from ganas.workflows.text import sample_text
 
@@ -58,6 +59,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--classifier-only", action="store_true", help="only the factor classifier's real accuracy")
     ap.add_argument("--grid", help="write a sample grid PNG of the trained G here")
+    ap.add_argument("--classifier-epochs", type=int, default=None, help="default: fit_factor_classifier's recipe")
+    ap.add_argument("--classifier-n", type=int, default=None, help="its training images (default: its recipe)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -66,11 +69,17 @@ def main() -> None:
                        encoder_steps=args.encoder_steps, gan_int=args.gan_int)
     m = GANCLS(cfg)
     m.configure_optimizers()
-    eval_spec = f"shapes?task=captions&n={max(args.n_train, 2 * args.n_eval)}"
+    clf_kw: dict = {}
+    if args.classifier_epochs is not None:
+        clf_kw["classifier"] = dataclasses.replace(FACTOR_CLASSIFIER, epochs=args.classifier_epochs)
+    if args.classifier_n is not None:
+        clf_kw["train_n"] = args.classifier_n
+    eval_spec = f"shapes?task=captions&n={max(args.n_train, 2 * args.n_eval, args.classifier_n or 0)}"
     if args.classifier_only:  # an untrained G: only classifier_accuracy means anything
         t0 = time.process_time()
         m.sample_captions = ["a red square"]
-        res = evaluate_text(m, eval_spec, n=args.n_eval, train_n=args.n_train, candidates=100)
+        factor_model = fit_factor_classifier(eval_spec, args.image_size, 3, **clf_kw)
+        res = evaluate_text(m, eval_spec, n=args.n_eval, candidates=100, factor_model=factor_model)
         print(json.dumps({"classifier_accuracy": res["classifier_accuracy"], "cpu_s": round(time.process_time() - t0, 1),
                           "args": vars(args)}), flush=True)
         return
@@ -100,7 +109,7 @@ def main() -> None:
             continue
         break
     train_s = time.perf_counter() - t0
-    factor_model = fit_factor_classifier(eval_spec, args.image_size, 3, train_n=args.n_train, seed=0)
+    factor_model = fit_factor_classifier(eval_spec, args.image_size, 3, **clf_kw)
     # G in train mode (BatchNorm on each evaluation batch of 250) and in eval mode (running
     # statistics: what ganas eval and ganas sample use)
     res_train = evaluate_text(m, eval_spec, n=args.n_eval, candidates=100, factor_model=factor_model)

@@ -10,7 +10,7 @@ freezes D). Same Adam(1e-4, (0.5, 0.999)), same batch, multi-label BCE domains.
 
 One timed unit is one full cycle of ``n_critic`` steps (5 D updates, 1 G update). The
 variants alternate in one process: every round times ``--cycles`` cycles of each (after
-one untimed warm-up cycle), the order swapped per round (``translation_throughput.alternate``);
+one untimed warm-up cycle), the order rotated per round (``_paired.paired_ratios``);
 we report median images/s
 (D updates x batch per second) and the median of per-round paired ratios to the plain
 loop, from process CPU time (one thread: what a step costs, less disturbed by other
@@ -27,7 +27,6 @@ import copy
 import json
 import os
 import sys
-import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -35,7 +34,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from translation_throughput import alternate  # noqa: E402  (one place for the alternating rounds)
+from _paired import paired_ratios, timed  # noqa: E402  (one place for the alternating rounds)
 
 from ganas.gan import create_method  # noqa: E402
 from ganas.gan.base import StepContext  # noqa: E402
@@ -113,20 +112,16 @@ def build(config: str, variant: str, batch_size: int, cycles: int) -> Callable[[
             for i in range(n_critic):
                 m.train_step(batch, StepContext(i + 1, torch.device("cpu")))
     cycle()  # warm-up
-
-    def run() -> tuple[float, float]:
-        w0, c0 = time.perf_counter(), time.process_time()
-        for _ in range(cycles):
-            cycle()
-        return time.perf_counter() - w0, time.process_time() - c0
-
+    run = timed(cycle, cycles)
     run.images = cycles * n_critic * batch_size  # type: ignore[attr-defined]
     return run
 
 
 def throughput(config: str, batch_size: int, rounds: int, cycles: int) -> dict:
     fns = {v: build(config, v, batch_size, cycles) for v in VARIANTS}
-    return alternate(fns, rounds, fns["plain"].images)  # type: ignore[attr-defined]
+    order = list(VARIANTS)
+    return paired_ratios(fns, rounds, fns["plain"].images, "plain",  # type: ignore[attr-defined]
+                         lambda r: order[r % len(order):] + order[: r % len(order)])
 
 
 def main() -> None:

@@ -33,16 +33,15 @@ import itertools
 import json
 import os
 import random
-import statistics
 import subprocess
 import sys
-import time
 from typing import Callable
 
 import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _paired import paired_ratios, timed  # noqa: E402
 from dcgan_throughput import _status_kib  # noqa: E402  (one place for the /proc reader)
 
 from ganas.gan import create_method  # noqa: E402
@@ -147,43 +146,13 @@ def build(method: str, variant: str, size: int, steps: int, warm_up: bool = True
         step = lambda: m.train_step(batch, CTX)  # noqa: E731
     if warm_up:
         step()
-
-    def run() -> tuple[float, float]:
-        w0, c0 = time.perf_counter(), time.process_time()
-        for _ in range(steps):
-            step()
-        return time.perf_counter() - w0, time.process_time() - c0
-
-    return run
-
-
-def alternate(fns: dict[str, Callable[[], tuple[float, float]]], rounds: int, units: float,
-              base: str = "plain") -> dict:
-    """Time every variant's ``fns[v]()`` (-> wall, cpu s for ``units`` items) once per round,
-    the order rotated per round: median items/s and median per-round ratios to ``base``
-    (also used by benchmarks/stargan_throughput.py)."""
-    ips: dict[str, dict[str, list[float]]] = {v: {"wall": [], "cpu": []} for v in fns}
-    order = list(fns)
-    for r in range(rounds):
-        k = r % len(order)
-        for v in order[k:] + order[:k]:
-            w, c = fns[v]()
-            ips[v]["wall"].append(units / w)
-            ips[v]["cpu"].append(units / c)
-    out: dict = {}
-    for v in fns:
-        row: dict = {}
-        for clock in ("wall", "cpu"):
-            ratios = [x / y for x, y in zip(ips[v][clock], ips[base][clock])]
-            row[f"{clock}_images_per_s"] = round(statistics.median(ips[v][clock]), 4)
-            row[f"{clock}_ratio"] = round(statistics.median(ratios), 3)
-            row[f"{clock}_ratios"] = [round(x, 3) for x in ratios]
-        out[v] = row
-    return out
+    return timed(step, steps)
 
 
 def throughput(method: str, size: int, rounds: int, steps: int) -> dict:
-    return alternate({v: build(method, v, size, steps) for v in VARIANTS}, rounds, steps)
+    fns = {v: build(method, v, size, steps) for v in VARIANTS}
+    order = list(VARIANTS)
+    return paired_ratios(fns, rounds, steps, "plain", lambda r: order[r % 3:] + order[: r % 3])
 
 
 def _reset_hwm() -> int:

@@ -104,7 +104,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_sample(args: argparse.Namespace) -> int:
     from .workflows import gan
 
-    print(gan.sample(Path(args.run_dir), n=args.n, out=Path(args.out), seed=args.seed, device=args.device))
+    print(gan.sample(Path(args.run_dir), n=args.n, out=Path(args.out), seed=args.seed, device=args.device,
+                     texts=args.text))
     return 0
 
 
@@ -112,7 +113,7 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
     from .workflows import gan
 
     print(gan.interpolate(Path(args.run_dir), out=Path(args.out), rows=args.rows, steps=args.steps,
-                          seed=args.seed, mode=args.mode, device=args.device))
+                          seed=args.seed, mode=args.mode, device=args.device, texts=args.text))
     return 0
 
 
@@ -135,10 +136,28 @@ def cmd_eval(args: argparse.Namespace) -> int:
                        features=args.features, weights=args.weights).as_dict()
     if args.json:
         _print_json(res)
+    elif "caption_consistency" in res:  # the "text" evaluation (text-to-image)
+        _print_text_eval(res)
     else:
         for k, v in res.items():
             print(f"{k}: {v}")
     return 0
+
+
+def _print_text_eval(res: dict[str, Any]) -> None:
+    cc, acc = res.get("caption_consistency"), res.get("classifier_accuracy") or {}
+    if cc:
+        for f, v in cc.items():
+            real = f" (factor classifier on real test images: {acc[f]:.3f})" if f in acc else ""
+            print(f"caption consistency, {f}: {v:.3f}{real}")
+    if res.get("fd") is not None:
+        print(f"fd: {res['fd']:.3f} ({res.get('fd_features')})")
+    if res.get("r_precision") is not None:
+        print(f"r_precision: {res['r_precision']:.3f} (real images: {res['r_precision_real']:.3f}; "
+              f"{res['candidates']} candidates)")
+    for k, why in (res.get("unavailable") or {}).items():
+        print(f"{k}: not available: {why}")
+    print(f"n: {res.get('n')}, step: {res.get('step')}")
 
 
 def cmd_translate(args: argparse.Namespace) -> int:
@@ -322,18 +341,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("sample", help="a grid of samples from a run")
     s.add_argument("run_dir")
-    s.add_argument("--n", type=int, default=64)
+    s.add_argument("--n", type=int, default=64, help="samples (with --text: images per sentence)")
+    s.add_argument("--text", action="append", metavar="SENTENCE",
+                   help="text-to-image runs (gancls): n images of this sentence, each its own z; repeat for "
+                        "one row per sentence (column j shares its z across rows)")
     s.add_argument("--out", required=True)
     s.add_argument("--seed", type=int, default=0)
     _add_common(s, sets=False)
     s.set_defaults(func=cmd_sample)
 
-    s = sub.add_parser("interpolate", help="latent interpolations (rows of z0 -> z1)")
+    s = sub.add_parser("interpolate", help="latent interpolations (rows of z0 -> z1); with --text A --text B, "
+                                           "sentence A -> B")
     s.add_argument("run_dir")
     s.add_argument("--out", required=True)
     s.add_argument("--rows", type=int, default=8)
     s.add_argument("--steps", type=int, default=10)
-    s.add_argument("--mode", choices=["slerp", "linear"], default="slerp")
+    s.add_argument("--mode", choices=["slerp", "linear"], default="slerp", help="latent interpolation only")
+    s.add_argument("--text", action="append", metavar="SENTENCE",
+                   help="text-to-image runs (gancls), given twice: rows of one fixed z each, columns from the "
+                        "first sentence's embedding to the second's (linear, as Reed et al. fig. 7)")
     s.add_argument("--seed", type=int, default=0)
     _add_common(s, sets=False)
     s.set_defaults(func=cmd_interpolate)

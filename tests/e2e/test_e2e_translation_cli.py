@@ -100,3 +100,15 @@ def test_import_junyanz_then_translate(cli, tmp_path: Path) -> None:
     got = torch.from_numpy(np.asarray(Image.open(tmp_path / "o" / "img0.png"), dtype=np.float32)).permute(2, 0, 1)
     assert (got / 127.5 - 1 - want).abs().max() < 2 / 127.5 + 1e-4  # 8-bit rounding
     assert_error(cli("import", "junyanz", f, "--method", "pix2pix", "--out", tmp_path / "imported"), "already holds")
+
+
+def test_eval_every_runs_the_methods_own_evaluation(cli, tmp_path: Path) -> None:
+    """``--eval-every`` on a translation run scores it as ``ganas eval`` does (L1, PSNR,
+    SSIM, FD against the targets), not with the unconditional generator metrics."""
+    out = tmp_path / "run"
+    res = cli("train", "pix2pix", "--data", "shapes?task=edges2photo&n=8", "--out", out, "--steps", 2,
+              "--eval-every", 2, *TINY_P2P)
+    assert res.rc == 0, res.err
+    rows = [json.loads(line) for line in (out / "evals.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [2]
+    assert 0 < rows[0]["PSNR"] < 100 and rows[0]["features"] == "selfsup" and rows[0]["fd"] >= 0

@@ -232,10 +232,10 @@ def factor_model() -> torch.nn.Module:
     return fit_factor_classifier(EVAL_SPEC, 16, 3, train_n=256, classifier=cc)
 
 
-def _eval(m: GANCLS, factor_model: torch.nn.Module) -> dict:
+def _eval(m: GANCLS, factor_model: torch.nn.Module, candidates: int = 5) -> dict:
     from ganas.gan.gancls import evaluate_text
 
-    return evaluate_text(m, EVAL_SPEC, n=24, candidates=5, batch=10, factor_model=factor_model)
+    return evaluate_text(m, EVAL_SPEC, n=24, candidates=candidates, batch=10, factor_model=factor_model)
 
 
 def test_evaluate_text_a_perfect_generator_scores_as_the_real_images(monkeypatch: pytest.MonkeyPatch,
@@ -273,3 +273,37 @@ def test_evaluate_text_on_a_generator(factor_model: torch.nn.Module) -> None:
     with pytest.raises(DataError, match="factors"):
         from ganas.gan.gancls import evaluate_text
         evaluate_text(m, "shapes?n=16", n=4, train_n=8)
+
+
+def test_fitting_candidates_by_hand() -> None:
+    from ganas.gan.gancls import fitting_candidates
+
+    keys = torch.tensor([0, 0, 1, 2, 2, 2])  # item 3 (key 2) has 3 mismatching items, the fewest
+    assert fitting_candidates(keys, 100) == 4 and fitting_candidates(keys, 3) == 3
+    assert fitting_candidates(torch.tensor([5, 5, 5]), 100) == 1  # nothing to tell apart
+
+
+def test_evaluate_text_fits_the_candidates_to_a_small_test_split(factor_model: torch.nn.Module) -> None:
+    """Fewer mismatching captions than candidates - 1: R-precision with as many as every
+    item has (the number used is reported), not an error."""
+    m = tiny()
+    m.sample_captions = ["a red square"]
+    out = _eval(m, factor_model, candidates=100)
+    assert 2 <= out["candidates"] <= 24 and 0 <= out["r_precision"] <= 1
+
+
+def test_text_retrieval_on_data_without_factors(tmp_path: Path) -> None:
+    """User caption data: items keyed by class; precomputed embeddings have no image
+    encoder, so no R-precision."""
+    from ganas.gan.gancls import text_retrieval
+
+    m = tiny()
+    m.vocab.add(["a red square", "a blue circle"])
+    fake = torch.rand(4, 3, 16, 16) * 2 - 1
+    real = (torch.rand(4, 3, 16, 16) * 255).to(torch.uint8)
+    caps = ["a red square", "a red square", "a blue circle", "a blue circle"]
+    out = text_retrieval(m, fake, real, caps, torch.tensor([0, 0, 1, 1]), candidates=100)
+    assert out["candidates"] == 3 and 0 <= out["r_precision"] <= 1 and 0 <= out["r_precision_real"] <= 1
+    assert text_retrieval(m, fake, real, caps, torch.tensor([0, 0, 0, 0]))["r_precision"] is None
+    m.E_image = None  # as with precomputed embeddings
+    assert text_retrieval(m, fake, real, caps, torch.tensor([0, 0, 1, 1]))["r_precision"] is None

@@ -44,6 +44,7 @@ from torch import nn
 
 from ..data.latent import LATENT_DISTS, LatentSampler
 from ..errors import ConfigError, DataError
+from ..metrics.classifier import ClassifierConfig
 from ..nets.dcgan import DCGAN_CHANNELS, dcgan_depth
 from ..nets.gancls import GANCLSDiscriminator, GANCLSGenerator
 from ..nets.layers import init_dcgan_weights, preserved_bn_stats
@@ -451,7 +452,7 @@ def r_precision(image_feats: torch.Tensor, text_feats: torch.Tensor, candidates:
 
 def _candidates(keys: torch.Tensor, k: int, gen: torch.Generator) -> torch.Tensor:
     """(N, K) caption indices: column 0 = i, then K-1 captions of items whose key (the
-    (shape, colour) pair) differs from item i's, drawn without replacement."""
+    (shape, colour) pair, or the class) differs from item i's, drawn without replacement."""
     n = keys.numel()
     rows = []
     for i in range(n):
@@ -464,25 +465,87 @@ def _candidates(keys: torch.Tensor, k: int, gen: torch.Generator) -> torch.Tenso
     return torch.stack(rows)  # (N, K)
 
 
-def _read(spec: str, split: str, image_size: int, channels: int, limit: int, seed: int) -> dict[str, Any]:
+def fitting_candidates(keys: torch.Tensor, k: int) -> int:
+    """``k`` or fewer: 1 + the fewest mismatching captions any item has (keys (N,)), so
+    every item gets the same number of candidates; 1 when some item has none."""
+    fewest = min(int((keys != keys[i]).sum()) for i in range(keys.numel()))
+    return max(1, min(k, fewest + 1))
+
+
+def _read(spec: str, split: str, image_size: int, channels: int, limit: int, seed: int,
+          factors: bool = True) -> dict[str, Any]:
     """Up to ``limit`` items of ``split`` (a seeded choice): uint8 images (N, C, H, W),
-    captions (N) and factors (N, F)."""
+    captions (N), factors (N, F) (None with ``factors=False``) and labels (N,) (the
+    item's ``label``, -1 where it has none)."""
     from ..data import make_dataset
     from ..data.base import DataOptions
     from ..metrics.classifier import to_pixels
 
     ds = make_dataset(spec, split, DataOptions(image_size=image_size, channels=channels, flip=False))
     order = torch.randperm(len(ds), generator=torch.Generator().manual_seed(seed))[:limit].tolist()
-    images, captions, factors = [], [], []
+    images, captions, facs, labels = [], [], [], []
     for i in order:
         item = ds[i]
-        if "factors" not in item or "caption" not in item:
+        if "caption" not in item or (factors and "factors" not in item):
             raise DataError(f"evaluate_text: {spec!r} yields no 'factors'/'caption' (it has {', '.join(item)}); "
                             "caption consistency needs the built-in task shapes?task=captions")
         images.append(to_pixels(item["image"]))
         captions.append(item["caption"])
-        factors.append(item["factors"])
-    return {"image": torch.stack(images), "caption": captions, "factors": torch.stack(factors)}
+        if factors:
+            facs.append(item["factors"])
+        labels.append(int(item["label"]) if "label" in item else -1)
+    return {"image": torch.stack(images), "caption": captions,
+            "factors": torch.stack(facs) if factors else None, "label": torch.tensor(labels)}
+
+
+@torch.no_grad()
+def text_retrieval(method: GANCLS, fake: torch.Tensor, real: torch.Tensor, captions: Sequence[str],
+                   keys: torch.Tensor, candidates: int = 100, batch: int = 250, seed: int = 0) -> dict[str, Any]:
+    """Image-to-text R-precision (R = 1) of generated ``fake`` (N, C, H, W) in [-1, 1] and
+    of ``real`` (N, C, H, W) uint8 images of ``captions`` (N) with the method's trained
+    encoders (``E_image`` against ``E_text``): each image's own caption among
+    ``candidates - 1`` captions of items of another ``keys`` (N,) value (fewer when some
+    item has fewer mismatching ones: ``fitting_candidates``; the number used is returned).
+    ``{"r_precision": None, ...}`` without an image encoder (precomputed embeddings) or
+    without two keys."""
+    from ..metrics.classifier import from_pixels
+
+    k = fitting_candidates(keys, candidates)
+    out: dict[str, Any] = {"r_precision": None, "r_precision_real": None, "candidates": k}
+    if method.E_image is None or k < 2:
+        return out
+    cand = _candidates(keys, k, torch.Generator().manual_seed(seed + 2))  # (N, K)
+    was_training = method.E_image.training
+    method.E_image.eval()  # BatchNorm running statistics of the encoder phase
+    try:
+        text_feats = torch.cat([method._encode(captions[i: i + batch]).cpu()
+                                for i in range(0, len(captions), batch)])  # (N, E)
+
+        def image_feats(x: torch.Tensor) -> torch.Tensor:  # (N, C, H, W) -> (N, E)
+            assert method.E_image is not None
+            return torch.cat([method.E_image(
+                (from_pixels(x[i: i + batch]) if x.dtype == torch.uint8 else x[i: i + batch]).to(method._device())
+            ).cpu() for i in range(0, x.size(0), batch)])
+
+        out["r_precision"] = r_precision(image_feats(fake), text_feats, cand)
+        out["r_precision_real"] = r_precision(image_feats(real), text_feats, cand)
+    finally:
+        method.E_image.train(was_training)
+    return out
+
+
+@torch.no_grad()
+def generate_for_captions(method: GANCLS, captions: Sequence[str], batch: int = 250,
+                          seed: int = 0) -> torch.Tensor:
+    """One image per caption (N, C, H, W) in [-1, 1] on the CPU, z from a generator seeded
+    with ``seed`` (drawn batch by batch, as ``evaluate_text`` does)."""
+    gen = torch.Generator().manual_seed(seed)
+    fakes = []
+    for i in range(0, len(captions), batch):
+        texts = list(captions[i: i + batch])
+        z = method.latent_sampler.sample(len(texts), generator=gen)
+        fakes.append(method.generate_from_text(texts, z).float().cpu())
+    return torch.cat(fakes)
 
 
 def _joint(factors: torch.Tensor) -> torch.Tensor:
@@ -493,16 +556,27 @@ def _joint(factors: torch.Tensor) -> torch.Tensor:
     return factors[:, shape] * len(COLOURS) + factors[:, colour]
 
 
-def fit_factor_classifier(data_spec: str, image_size: int, channels: int, *, train_n: int = 5000,
+#: the factor classifier's recipe. NOTE: ``ClassifierConfig``'s default 4 epochs on 5,000
+#: images (156 steps) read only 35.4% of the real 32 px test shapes (colour 100%), too
+#: few steps for 6 shapes in 3 sizes at any rotation; 10 epochs on 10,000 images (780
+#: steps) read 98.5% of them and 100% of colours (1,000 test images; docs/benchmarks.md,
+#: "GAN-CLS quality"), for about 4.5 CPU minutes on one thread.
+FACTOR_CLASSIFIER = ClassifierConfig(epochs=10)
+FACTOR_TRAIN_N = 10000
+
+
+def fit_factor_classifier(data_spec: str, image_size: int, channels: int, *, train_n: int = FACTOR_TRAIN_N,
                           classifier: Any = None, seed: int = 0,
                           device: str | torch.device = "cpu") -> nn.Module:
     """A ``SmallClassifier`` over the joint shape x colour label of ``train_n`` real
     training images of ``data_spec`` (``ganas.metrics.classifier.fit_classifier`` with the
-    ``ClassifierConfig`` ``classifier``, default its defaults with ``seed``)."""
-    from ..data.shapes import COLOURS, SHAPES
-    from ..metrics.classifier import ClassifierConfig, fit_classifier_on
+    ``ClassifierConfig`` ``classifier``, default ``FACTOR_CLASSIFIER`` with ``seed``)."""
+    from dataclasses import replace as dc_replace
 
-    cfg = classifier if classifier is not None else ClassifierConfig(seed=seed)
+    from ..data.shapes import COLOURS, SHAPES
+    from ..metrics.classifier import fit_classifier_on
+
+    cfg = classifier if classifier is not None else dc_replace(FACTOR_CLASSIFIER, seed=seed)
     train = _read(data_spec, "train", image_size, channels, train_n, seed)
     with torch.enable_grad():
         return fit_classifier_on(train["image"], _joint(train["factors"]), len(SHAPES) * len(COLOURS), cfg,
@@ -511,7 +585,7 @@ def fit_factor_classifier(data_spec: str, image_size: int, channels: int, *, tra
 
 @torch.no_grad()
 def evaluate_text(method: GANCLS, data_spec: str = "shapes?task=captions", *, n: int = 1000,
-                  train_n: int = 5000, candidates: int = 100, batch: int = 250, seed: int = 0,
+                  train_n: int = FACTOR_TRAIN_N, candidates: int = 100, batch: int = 250, seed: int = 0,
                   classifier: Any = None, factor_model: nn.Module | None = None,
                   device: str | torch.device = "cpu") -> dict[str, Any]:
     """The text-to-image scores of ``method`` on the test split of ``data_spec``.
@@ -528,7 +602,9 @@ def evaluate_text(method: GANCLS, data_spec: str = "shapes?task=captions", *, n:
     - ``r_precision`` / ``r_precision_real``: image-to-text R-precision (R = 1) of the
       generated / real images with the trained encoders (``E_image`` against
       ``E_text``), among ``candidates`` captions: the own one and ``candidates - 1`` of
-      items of another shape or colour. None with precomputed embeddings (no image encoder).
+      items of another shape or colour (fewer when the test items are too few:
+      ``candidates`` in the result is the number used). None with precomputed embeddings
+      (no image encoder).
 
     G runs in the method's current mode (as ``generate``), z ~ the method's latent
     distribution from a generator seeded with ``seed``. ``classifier``: the
@@ -557,40 +633,17 @@ def evaluate_text(method: GANCLS, data_spec: str = "shapes?task=captions", *, n:
         p = torch.cat(probs).reshape(x.size(0), -1, n_col)  # (N, shapes, colours)
         pred = torch.stack([p.sum(2).argmax(1), p.sum(1).argmax(1)], dim=1)  # (N, 2): shape, colour
         return torch.cat(feats), pred
-    gen = torch.Generator().manual_seed(seed)
-    fakes = []
-    for i in range(0, len(test["caption"]), batch):
-        texts = test["caption"][i: i + batch]
-        z = method.latent_sampler.sample(len(texts), generator=gen)
-        fakes.append(method.generate_from_text(texts, z).float().cpu())
-    fake = torch.cat(fakes)  # (n, C, H, W) in [-1, 1]
+    fake = generate_for_captions(method, test["caption"], batch, seed)  # (n, C, H, W) in [-1, 1]
     truth = test["factors"][:, fi]  # (n, 2)
     f_fake, p_fake = classify(fake)
     f_real, p_real = classify(test["image"])
-    out: dict[str, Any] = {
+    return {
         "caption_consistency": {f: float((p_fake[:, j] == truth[:, j]).float().mean())
                                 for j, f in enumerate(CONSISTENCY_FACTORS)},
         "classifier_accuracy": {f: float((p_real[:, j] == truth[:, j]).float().mean())
                                 for j, f in enumerate(CONSISTENCY_FACTORS)},
         "fd": frechet_distance(*feature_stats(f_fake.double().numpy()), *feature_stats(f_real.double().numpy())),
-        "n": len(test["caption"]), "candidates": candidates,
-        "r_precision": None, "r_precision_real": None,
+        "n": len(test["caption"]),
+        **text_retrieval(method, fake, test["image"], test["caption"], _joint(test["factors"]), candidates,
+                         batch, seed),
     }
-    if method.E_image is not None:
-        cand = _candidates(_joint(test["factors"]), candidates, torch.Generator().manual_seed(seed + 2))
-        was_training = method.E_image.training
-        method.E_image.eval()  # BatchNorm running statistics of the encoder phase
-        try:
-            text_feats = torch.cat([method._encode(test["caption"][i: i + batch]).cpu()
-                                    for i in range(0, len(test["caption"]), batch)])
-
-            def image_feats(x: torch.Tensor) -> torch.Tensor:
-                return torch.cat([method.E_image(
-                    (from_pixels(x[i: i + batch]) if x.dtype == torch.uint8 else x[i: i + batch]).to(method._device())
-                ).cpu() for i in range(0, x.size(0), batch)])
-
-            out["r_precision"] = r_precision(image_feats(fake), text_feats, cand)
-            out["r_precision_real"] = r_precision(image_feats(test["image"]), text_feats, cand)
-        finally:
-            method.E_image.train(was_training)
-    return out

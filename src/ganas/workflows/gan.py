@@ -12,7 +12,7 @@ import dataclasses
 import json
 import time
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 from .. import layout
 from ..config import replace, route_overrides, to_dict
@@ -347,6 +347,37 @@ def _evaluate(method: Any, data_spec: str, n: int, seed: int, features: str = "c
                               extractor_options={"weights": weights} if weights else None)
 
 
+def evaluate_method(method: Any, data_spec: str, n: int = EVAL_N, device: str = "auto", seed: int = 0,
+                    features: str | None = None, weights: str | None = None) -> dict[str, Any]:
+    """The method's declared evaluation (``method.evaluation``) on ``data_spec``: one
+    dispatch for ``ganas eval`` and ``--eval-every``. ``features`` None: ``classifier``
+    for generators, ``selfsup`` of the target domain for translations."""
+    kind = getattr(method, "evaluation", "unconditional")
+    if kind == "attributes":  # multi-domain translation (StarGAN): at most n test images
+        from .attributes import evaluate as evaluate_attributes_run
+
+        return evaluate_attributes_run(method, data_spec, device, max_test=n)
+    if kind in ("paired", "unpaired"):  # translation: against the test split's targets
+        from .translation import evaluate_paired
+
+        _resolve_eval_features(features or "selfsup")
+        return evaluate_paired(method, data_spec, device, max_items=n, features=features or "selfsup",
+                               weights=weights, seed=seed)
+    if kind == "unconditional":
+        _resolve_eval_features(features or "classifier")
+        return _evaluate(method, data_spec, n, seed, features or "classifier", weights)
+    if kind == "text":  # text-to-image: caption consistency, FD, R-precision
+        from .text import evaluate as evaluate_text_run
+
+        _resolve_eval_features(features or "classifier")
+        return evaluate_text_run(method, data_spec, n, seed, device, features or "classifier", weights)
+    raise ConfigError(f"ganas eval: the {kind!r} evaluation of {type(method).__name__} is not available yet")
+
+
+def _device_of(method: Any) -> Any:
+    return next(method.parameters()).device
+
+
 def _eval_during_training(method: Any, data_spec: str, out_dir: Path, step: int, n: int) -> None:
     import torch
 
@@ -356,7 +387,7 @@ def _eval_during_training(method: Any, data_spec: str, out_dir: Path, step: int,
     method.eval()
     try:
         with torch.random.fork_rng(devices=[]):  # evaluating must not change training's random stream
-            res = _evaluate(method, data_spec, n, seed=EVAL_SEED)
+            res = evaluate_method(method, data_spec, n, device=str(_device_of(method)), seed=EVAL_SEED)
     finally:
         method.train(was_training)
     row = {"step": step, **{k: v for k, v in res.items() if k != "coverage"},
@@ -381,35 +412,57 @@ def load_run(run_dir: str | Path, device: str = "auto"):
     return name, method, payload
 
 
-def sample(run_dir: str | Path, n: int, out: str | Path, seed: int = 0, device: str = "auto") -> Path:
-    """A grid of ``n`` samples (noise seeded by ``seed``) written to ``out``."""
+def sample(run_dir: str | Path, n: int, out: str | Path, seed: int = 0, device: str = "auto",
+           texts: Sequence[str] | None = None) -> Path:
+    """A grid of ``n`` samples (noise seeded by ``seed``) written to ``out``. ``texts``
+    (text-conditional methods, ``ganas sample --text``): ``n`` images of each sentence,
+    one row per sentence when there are several (``workflows.text.sample_text``)."""
     import torch
 
     from ..images import save_grid
 
     _positive("--n", n)
     _, method, _ = load_run(run_dir, device)
+    if texts:
+        from .text import require_text, sample_text
+
+        require_text(method, "sample")  # before the latent check: the clearer error
+        imgs, nrow = sample_text(method, texts, n, seed)
+        return save_grid(imgs, Path(out), nrow=nrow)
     _latent_sampler(method, "sample")
     imgs = method.sample(n, generator=torch.Generator().manual_seed(seed))
     return save_grid(imgs.float().cpu(), Path(out))
 
 
 def interpolate(run_dir: str | Path, out: str | Path, rows: int = 8, steps: int = 10, seed: int = 0,
-                mode: str = "slerp", device: str = "auto") -> Path:
-    """``rows`` interpolations of ``steps`` images each between pairs of latents."""
+                mode: str = "slerp", device: str = "auto", texts: Sequence[str] | None = None) -> Path:
+    """``rows`` interpolations of ``steps`` images each between pairs of latents. With
+    ``texts`` (two sentences, a text-conditional method): each row keeps one z and goes
+    from the first sentence to the second (``workflows.text.interpolate_text``). A
+    text-conditional method without ``texts`` keeps one stored caption per row."""
     import torch
 
     from ..gan.latent import interpolate as between
     from ..images import save_grid
+    from .text import interpolate_text, is_text_conditional, latent_rows, require_text
 
     _positive("--rows", rows)
     _positive("--steps", steps)
     _, method, _ = load_run(run_dir, device)
+    if texts:
+        require_text(method, "interpolate")
+    sampler = _latent_sampler(method, "interpolate")
+    if texts:
+        return save_grid(interpolate_text(method, texts, rows, steps, seed), Path(out), nrow=steps)
     g = torch.Generator().manual_seed(seed)
-    ends = _latent_sampler(method, "interpolate").sample(2 * rows, generator=g)  # (2R, nz, 1, 1)
+    ends = sampler.sample(2 * rows, generator=g)  # (2R, nz, 1, 1)
     zs = torch.cat([between(ends[2 * r], ends[2 * r + 1], steps, mode=mode) for r in range(rows)])
+    zs = zs.to(next(method.parameters()).device)  # (R*steps, nz, 1, 1)
     with torch.no_grad():
-        imgs = method.generate(zs.to(next(method.parameters()).device))
+        if is_text_conditional(method):  # one caption per row: the row varies z only
+            imgs = method.generate_from_text([t for t in latent_rows(method, rows) for _ in range(steps)], zs)
+        else:
+            imgs = method.generate(zs)
     return save_grid(imgs.float().cpu(), Path(out), nrow=steps)
 
 
@@ -513,7 +566,9 @@ def evaluate(run_dir: str | Path, n: int = EVAL_N, device: str = "auto", seed: i
     """Metrics of a run's generator, saved to ``RUN_DIR/eval.json`` (and into report.html):
     the method's declared evaluation (``evaluation``): FD, precision/recall... for an
     unconditional generator; L1, PSNR, SSIM and sharpness on the test split (at most
-    ``n`` pairs) for a translation method.
+    ``n`` pairs) for a translation method; caption consistency per factor, FD and
+    R-precision for a text-to-image method (``workflows.text.evaluate``, at most ``n``
+    test captions).
 
     ``features``: an entry of ``ganas.metrics.FEATURES`` for FD and precision/recall,
     e.g. ``inception`` with a local ``weights`` file (None: ``classifier`` for generators,
@@ -525,22 +580,7 @@ def evaluate(run_dir: str | Path, n: int = EVAL_N, device: str = "auto", seed: i
     _positive("--n", n)
     run = Path(run_dir)
     _, method, payload = load_run(run, device)
-    kind = getattr(method, "evaluation", "unconditional")
-    if kind == "attributes":  # multi-domain translation (StarGAN): at most n test images
-        from .attributes import evaluate as evaluate_attributes_run
-
-        res = evaluate_attributes_run(method, payload["data"], device, max_test=n)
-    elif kind in ("paired", "unpaired"):  # translation: against the test split's targets
-        from .translation import evaluate_paired
-
-        _resolve_eval_features(features or "selfsup")
-        res = evaluate_paired(method, payload["data"], device, max_items=n, features=features or "selfsup",
-                              weights=weights, seed=seed)
-    elif kind == "unconditional":
-        _resolve_eval_features(features or "classifier")
-        res = _evaluate(method, payload["data"], n, seed, features or "classifier", weights)
-    else:
-        raise ConfigError(f"ganas eval: the {kind!r} evaluation of {type(method).__name__} is not available yet")
+    res = evaluate_method(method, payload["data"], n, device, seed, features, weights)
     ev = Evaluation(run, payload.get("step"), res, run / layout.EVAL)
     atomic_write_text(ev.path, json.dumps(ev.as_dict(), indent=2))
     write_run_report(run)

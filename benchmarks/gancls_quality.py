@@ -17,7 +17,6 @@ test images (the ceiling of caption consistency at that size), no GAN training.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import time
 
@@ -28,6 +27,7 @@ from ganas.data.base import DataOptions
 from ganas.gan.base import StepContext
 from ganas.gan.gancls import FACTOR_CLASSIFIER, GANCLS, GANCLSConfig, evaluate_text, fit_factor_classifier
 from ganas.images import save_grid
+from ganas.metrics.classifier import ClassifierConfig
 from ganas.workflows.text import sample_text
 
 #: one row each in ``--grid``: every shape, several colours and backgrounds
@@ -71,7 +71,7 @@ def main() -> None:
     m.configure_optimizers()
     clf_kw: dict = {}
     if args.classifier_epochs is not None:
-        clf_kw["classifier"] = dataclasses.replace(FACTOR_CLASSIFIER, epochs=args.classifier_epochs)
+        clf_kw["classifier"] = ClassifierConfig(**{**FACTOR_CLASSIFIER, "epochs": args.classifier_epochs})
     if args.classifier_n is not None:
         clf_kw["train_n"] = args.classifier_n
     eval_spec = f"shapes?task=captions&n={max(args.n_train, 2 * args.n_eval, args.classifier_n or 0)}"

@@ -22,7 +22,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-from ganas.metrics import evaluate_generator
+from ganas.metrics import evaluate_generator, replay
 from ganas.train.supervised import load_split
 
 
@@ -38,17 +38,6 @@ def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
 
 def fmt(v: object) -> str:
     return "-" if v is None else f"{v:.3f}"
-
-
-def replay(images: torch.Tensor):
-    pos = [0]
-
-    def sample(m: int) -> torch.Tensor:
-        out = images[pos[0] : pos[0] + m]
-        pos[0] += m
-        return out
-
-    return sample
 
 
 def main() -> None:

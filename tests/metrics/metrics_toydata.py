@@ -80,15 +80,3 @@ class HalfOfTest(torch.utils.data.Dataset):
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         return self.ds[self.index[i]]
-
-
-def replay(images: torch.Tensor):
-    """A 'generator' handing out ``images`` (N, C, H, W) in order."""
-    pos = [0]
-
-    def sample(m: int) -> torch.Tensor:
-        out = images[pos[0] : pos[0] + m]
-        pos[0] += m
-        return out
-
-    return sample

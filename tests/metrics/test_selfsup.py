@@ -6,11 +6,11 @@ import torch
 import torch.nn.functional as F
 
 from ganas.data import DataOptions, make_dataset
-from ganas.metrics import FEATURES, NeedsLabelsError, SelfSupConfig, evaluate_generator, fd_at_matched_sizes, get_selfsup
+from ganas.metrics import FEATURES, NeedsLabelsError, SelfSupConfig, evaluate_generator, fd_at_matched_sizes, get_selfsup, replay
 from ganas.metrics.selfsup import nt_xent, random_resized_crop, colour_jitter
 from ganas.train.supervised import load_split
 
-from metrics_toydata import HalfOfTest, replay
+from metrics_toydata import HalfOfTest
 
 SPEC, SIZE = "digits?test_fraction=0.5", 16
 

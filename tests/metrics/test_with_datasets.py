@@ -4,10 +4,10 @@ import pytest
 import torch
 
 from ganas.data import DataOptions, make_dataset
-from ganas.metrics import evaluate_generator, fd_at_matched_sizes, get_classifier
+from ganas.metrics import evaluate_generator, fd_at_matched_sizes, get_classifier, replay
 from ganas.train.supervised import load_split
 
-from metrics_toydata import HalfOfTest, replay
+from metrics_toydata import HalfOfTest
 
 
 def test_held_out_real_images_score_within_the_floor_noise(tmp_path, tiny_config):

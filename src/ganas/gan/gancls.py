@@ -44,7 +44,6 @@ from torch import nn
 
 from ..data.latent import LATENT_DISTS, LatentSampler
 from ..errors import ConfigError, DataError
-from ..metrics.classifier import ClassifierConfig
 from ..nets.dcgan import DCGAN_CHANNELS, dcgan_depth
 from ..nets.gancls import GANCLSDiscriminator, GANCLSGenerator
 from ..nets.layers import init_dcgan_weights, preserved_bn_stats
@@ -561,7 +560,9 @@ def _joint(factors: torch.Tensor) -> torch.Tensor:
 #: few steps for 6 shapes in 3 sizes at any rotation; 10 epochs on 10,000 images (780
 #: steps) read 98.5% of them and 100% of colours (1,000 test images; docs/benchmarks.md,
 #: "GAN-CLS quality"), for about 4.5 CPU minutes on one thread.
-FACTOR_CLASSIFIER = ClassifierConfig(epochs=10)
+#: (``ClassifierConfig`` fields; a dict so that importing this module needs no
+#: ``ganas.metrics``, which imports the methods)
+FACTOR_CLASSIFIER: dict[str, Any] = {"epochs": 10}
 FACTOR_TRAIN_N = 10000
 
 
@@ -571,12 +572,10 @@ def fit_factor_classifier(data_spec: str, image_size: int, channels: int, *, tra
     """A ``SmallClassifier`` over the joint shape x colour label of ``train_n`` real
     training images of ``data_spec`` (``ganas.metrics.classifier.fit_classifier`` with the
     ``ClassifierConfig`` ``classifier``, default ``FACTOR_CLASSIFIER`` with ``seed``)."""
-    from dataclasses import replace as dc_replace
-
     from ..data.shapes import COLOURS, SHAPES
-    from ..metrics.classifier import fit_classifier_on
+    from ..metrics.classifier import ClassifierConfig, fit_classifier_on
 
-    cfg = classifier if classifier is not None else dc_replace(FACTOR_CLASSIFIER, seed=seed)
+    cfg = classifier if classifier is not None else ClassifierConfig(**FACTOR_CLASSIFIER, seed=seed)
     train = _read(data_spec, "train", image_size, channels, train_n, seed)
     with torch.enable_grad():
         return fit_classifier_on(train["image"], _joint(train["factors"]), len(SHAPES) * len(COLOURS), cfg,

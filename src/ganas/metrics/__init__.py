@@ -5,7 +5,7 @@ from .classifier import (
 )
 from .features import FEATURES, FeatureExtractor
 from .frechet import FrechetReference, fd_infinity, feature_stats, frechet_distance
-from .gan_metrics import evaluate_generator, fd_at_matched_sizes
+from .gan_metrics import evaluate_generator, fd_at_matched_sizes, replay
 from .inception import InceptionV3Features, inception_extractor, load_inception
 from .prdc import knn_radii, prdc, precision_recall
 from .selfsup import SelfSupConfig, SelfSupFeatures, get_selfsup
@@ -22,6 +22,7 @@ __all__ = [
     "SmallClassifier",
     "TrainedClassifier",
     "evaluate_generator",
+    "replay",
     "fd_at_matched_sizes",
     "fd_infinity",
     "feature_stats",

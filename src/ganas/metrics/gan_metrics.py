@@ -52,6 +52,19 @@ from .frechet import FrechetReference, fd_infinity
 from .prdc import precision_recall
 
 
+def replay(images: torch.Tensor) -> Callable[[int], torch.Tensor]:
+    """A "generator" handing out ``images`` (N, C, H, W) in order, ``m`` at a time: real
+    or precomputed images fed to ``evaluate_generator``."""
+    pos = [0]
+
+    def sample(m: int) -> torch.Tensor:
+        out = images[pos[0]: pos[0] + m]
+        pos[0] += m
+        return out
+
+    return sample
+
+
 def _draw(
     sample_fn: Callable[[int], torch.Tensor], n: int, batch: int, shape: tuple[int, int, int]
 ) -> Iterator[torch.Tensor]:

@@ -153,16 +153,9 @@ def _fd(fake: Any, data: str, image_size: int, channels: int, seed: int, feature
         device: Any) -> dict[str, Any]:
     """FD of ``fake`` (N, C, H, W) against the test split of ``data`` (``evaluate_generator``
     with the ``features`` extractor; the images are handed out in order)."""
-    from ..metrics import evaluate_generator
+    from ..metrics import evaluate_generator, replay
 
-    pos = [0]
-
-    def draw(k: int) -> Any:  # the next k images, in caption order
-        x = fake[pos[0]: pos[0] + k]
-        pos[0] += k
-        return x
-
-    res = evaluate_generator(draw, data, image_size, channels, n=fake.shape[0], seed=seed, device=device,
+    res = evaluate_generator(replay(fake), data, image_size, channels, n=fake.shape[0], seed=seed, device=device,
                              extractor=features, extractor_options={"weights": weights} if weights else None)
     keep = ("fd", "fd_real_floor", "fd_real_floor_std", "precision", "recall")
     return {**{k: res.get(k) for k in keep}, "fd_features": res.get("features")}

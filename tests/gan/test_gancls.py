@@ -223,13 +223,41 @@ def test_r_precision_by_hand() -> None:
 EVAL_SPEC = "shapes?task=captions&n=256"
 
 
+TINY_CLASSIFIER = dict(width=8, feature_dim=16, epochs=8, batch_size=32, input_size=16, lr=1e-2, shift=0.0)
+
+
 @pytest.fixture(scope="module")
 def factor_model() -> torch.nn.Module:
     from ganas.gan.gancls import fit_factor_classifier
     from ganas.metrics.classifier import ClassifierConfig
 
-    cc = ClassifierConfig(width=8, feature_dim=16, epochs=8, batch_size=32, input_size=16, lr=1e-2, shift=0.0)
-    return fit_factor_classifier(EVAL_SPEC, 16, 3, train_n=256, classifier=cc)
+    return fit_factor_classifier(EVAL_SPEC, 16, 3, train_n=256, classifier=ClassifierConfig(**TINY_CLASSIFIER))
+
+
+def test_factor_classifier_is_cached_by_data_size_and_recipe(tmp_path, monkeypatch) -> None:
+    import ganas.gan.gancls as gc
+    import ganas.metrics.classifier as mc
+
+    fits: list[int] = []
+    monkeypatch.setattr(mc, "fit_classifier_on", _counting(fits, mc.fit_classifier_on))
+    ClassifierConfig = mc.ClassifierConfig
+    cc = ClassifierConfig(**{**TINY_CLASSIFIER, "epochs": 1})
+    a = gc.fit_factor_classifier(EVAL_SPEC, 16, 3, train_n=64, classifier=cc, cache_dir=tmp_path)
+    b = gc.fit_factor_classifier(EVAL_SPEC, 16, 3, train_n=64, classifier=cc, cache_dir=tmp_path)
+    assert len(fits) == 1  # the second call loaded the file
+    for (ka, va), (kb, vb) in zip(a.state_dict().items(), b.state_dict().items()):
+        assert ka == kb and torch.equal(va, vb)
+    gc.fit_factor_classifier(EVAL_SPEC, 16, 3, train_n=32, classifier=cc, cache_dir=tmp_path)  # other key
+    gc.fit_factor_classifier(EVAL_SPEC, 16, 3, train_n=64, classifier=ClassifierConfig(**{**TINY_CLASSIFIER, "epochs": 2}),
+                             cache_dir=tmp_path)
+    assert len(fits) == 3 and len(list(tmp_path.glob("*.pt"))) == 3
+
+
+def _counting(calls: list, fn):
+    def wrapped(*args, **kwargs):
+        calls.append(1)
+        return fn(*args, **kwargs)
+    return wrapped
 
 
 def _eval(m: GANCLS, factor_model: torch.nn.Module, candidates: int = 5) -> dict:
@@ -307,3 +335,24 @@ def test_text_retrieval_on_data_without_factors(tmp_path: Path) -> None:
     assert text_retrieval(m, fake, real, caps, torch.tensor([0, 0, 0, 0]))["r_precision"] is None
     m.E_image = None  # as with precomputed embeddings
     assert text_retrieval(m, fake, real, caps, torch.tensor([0, 0, 1, 1]))["r_precision"] is None
+
+
+def test_evaluate_text_wrong_colours_score_below_the_real_images(monkeypatch: pytest.MonkeyPatch,
+                                                                factor_model: torch.nn.Module) -> None:
+    """A degraded generator -- the real test image of each caption with its colour channels
+    rotated (red -> green...) -- must score clearly lower colour consistency."""
+    from ganas.gan.gancls import _read
+    from ganas.metrics.classifier import from_pixels
+
+    m = tiny()
+    real = from_pixels(_read(EVAL_SPEC, "test", 16, 3, 24, 1)["image"])
+    pos = [0]
+
+    def rotated(texts, z):
+        x = real[pos[0]: pos[0] + len(texts)]
+        pos[0] += len(texts)
+        return x[:, [1, 2, 0]]
+
+    monkeypatch.setattr(m, "generate_from_text", rotated)
+    out = _eval(m, factor_model)
+    assert out["caption_consistency"]["colour"] < out["classifier_accuracy"]["colour"] - 0.3

@@ -189,3 +189,37 @@ def test_progress_bar_while_training(tmp_path, fake_data, tiny_config, capsys):
     assert "metric classifier" in capsys.readouterr().err  # tqdm writes to stderr
     get_classifier(SPEC, 12, 1, tmp_path / "quiet", tiny_config, fake_data, progress=False)
     assert "metric classifier" not in capsys.readouterr().err
+
+
+def test_gaussian_blur_by_hand():
+    from ganas.metrics.classifier import gaussian_blur
+
+    x = torch.zeros(2, 3, 9, 9)
+    x[:, :, 4, 4] = 1.0
+    y = gaussian_blur(x, torch.tensor([0.0, 1.0]))
+    assert torch.allclose(y[0], x[0])  # sigma 0: unchanged
+    # sigma 1: the separable kernel's centre is 1 / (2 pi), its neighbour exp(-1/2) / (2 pi)
+    assert y[1, 0, 4, 4].item() == pytest.approx(1 / (2 * torch.pi), rel=1e-3)
+    assert y[1, 0, 4, 3].item() == pytest.approx(torch.exp(torch.tensor(-0.5)).item() / (2 * torch.pi), rel=1e-3)
+    assert y[1].sum().item() == pytest.approx(3.0, rel=1e-5)  # mass kept
+
+
+def test_random_degrade_is_the_identity_when_off_and_seeded_when_on():
+    from ganas.metrics.classifier import random_degrade
+
+    x = torch.rand(8, 3, 16, 16) * 2 - 1
+    assert random_degrade(x, 0.0, 0.0, torch.Generator().manual_seed(0)) is x
+    a = random_degrade(x, 1.5, 0.1, torch.Generator().manual_seed(1))
+    b = random_degrade(x, 1.5, 0.1, torch.Generator().manual_seed(1))
+    assert torch.equal(a, b) and not torch.equal(a, x)
+    assert a.min() >= -1 and a.max() <= 1
+
+
+def test_degrade_settings_are_part_of_the_cache_key(tmp_path, fake_data, tiny_config):
+    import dataclasses
+
+    from ganas.metrics.classifier import cache_key
+
+    a = cache_key("x", 16, 3, tiny_config)
+    b = cache_key("x", 16, 3, dataclasses.replace(tiny_config, blur=1.0))
+    assert cache_path(tmp_path, a) != cache_path(tmp_path, b)

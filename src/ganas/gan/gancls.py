@@ -32,6 +32,7 @@ later needs the file at the same path.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -566,33 +567,62 @@ FACTOR_CLASSIFIER: dict[str, Any] = {"epochs": 10}
 FACTOR_TRAIN_N = 10000
 
 
+#: the factor classifier's cache: ``$GANAS_CACHE/factor_classifiers`` (bump the version
+#: when the network, the joint label or the file layout changes; old files then miss)
+FACTOR_FORMAT, FACTOR_VERSION, FACTOR_KIND = "ganas-gancls-factor-classifier", 1, "factor_classifiers"
+
+
 def fit_factor_classifier(data_spec: str, image_size: int, channels: int, *, train_n: int = FACTOR_TRAIN_N,
-                          classifier: Any = None, seed: int = 0,
-                          device: str | torch.device = "cpu") -> nn.Module:
+                          classifier: Any = None, seed: int = 0, device: str | torch.device = "cpu",
+                          cache_dir: str | Path | None = None, cache: bool = True) -> nn.Module:
     """A ``SmallClassifier`` over the joint shape x colour label of ``train_n`` real
     training images of ``data_spec`` (``ganas.metrics.classifier.fit_classifier`` with the
-    ``ClassifierConfig`` ``classifier``, default ``FACTOR_CLASSIFIER`` with ``seed``)."""
+    ``ClassifierConfig`` ``classifier``, default ``FACTOR_CLASSIFIER`` with ``seed``).
+
+    Cached (``cache=True``): under ``cache_dir``, else ``$GANAS_CACHE/factor_classifiers``,
+    keyed on the train split's contents (``dataset_fingerprint``), the size, ``train_n``,
+    ``seed`` and the recipe, so a second ``ganas eval`` (or ``--eval-every``) of a run on
+    the same data loads it instead of fitting it again (minutes on a CPU)."""
+    from ..data import make_dataset
+    from ..data.base import DataOptions
     from ..data.shapes import COLOURS, SHAPES
-    from ..metrics.classifier import ClassifierConfig, fit_classifier_on
+    from ..metrics.cache import base_key, cache_path, dataset_fingerprint, load_network, resolve_cache_dir, save_network
+    from ..metrics.classifier import ClassifierConfig, SmallClassifier, fit_classifier_on
 
     cfg = classifier if classifier is not None else ClassifierConfig(**FACTOR_CLASSIFIER, seed=seed)
+    n_classes = len(SHAPES) * len(COLOURS)
+    path = key = None
+    if cache:
+        ds = make_dataset(data_spec, "train", DataOptions(image_size=image_size, channels=channels, flip=False))
+        key = {**base_key(FACTOR_FORMAT, FACTOR_VERSION, data_spec, image_size, channels),
+               "data": dataset_fingerprint(ds), "train_n": int(train_n), "sample_seed": int(seed),
+               "config": dataclasses.asdict(cfg), "factors": list(CONSISTENCY_FACTORS)}
+        path = cache_path(resolve_cache_dir(cache_dir, FACTOR_KIND), key)
+        if path.exists():
+            _, state = load_network(path, FACTOR_FORMAT, "factor classifier", key)
+            model = SmallClassifier(channels, n_classes, cfg.width, cfg.feature_dim, cfg.input_size)
+            model.load_state_dict(state)
+            return model.to(torch.device(device)).eval()
     train = _read(data_spec, "train", image_size, channels, train_n, seed)
     with torch.enable_grad():
-        return fit_classifier_on(train["image"], _joint(train["factors"]), len(SHAPES) * len(COLOURS), cfg,
-                              torch.device(device))
+        model = fit_classifier_on(train["image"], _joint(train["factors"]), n_classes, cfg, torch.device(device))
+    if path is not None:
+        save_network(path, model, {"key": key, "n_train": len(train["caption"])})
+    return model
 
 
 @torch.no_grad()
 def evaluate_text(method: GANCLS, data_spec: str = "shapes?task=captions", *, n: int = 1000,
                   train_n: int = FACTOR_TRAIN_N, candidates: int = 100, batch: int = 250, seed: int = 0,
                   classifier: Any = None, factor_model: nn.Module | None = None,
-                  device: str | torch.device = "cpu") -> dict[str, Any]:
+                  device: str | torch.device = "cpu", cache_dir: str | Path | None = None) -> dict[str, Any]:
     """The text-to-image scores of ``method`` on the test split of ``data_spec``.
 
     - ``caption_consistency``: for ``n`` test captions, one image each; a factor
       classifier (``fit_factor_classifier``: one head over the joint shape x colour
       label, trained on ``train_n`` real *training* images; or ``factor_model``, one such
-      model already fitted) predicts the shape and colour of each generated image (the
+      model already fitted; the fitted one is cached, see ``fit_factor_classifier``)
+      predicts the shape and colour of each generated image (the
       argmax of each marginal); the share that agrees with the caption's factors, per
       factor. ``classifier_accuracy``: the same classifier on the real test images of
       those captions (the ceiling a perfect generator would reach).
@@ -616,7 +646,8 @@ def evaluate_text(method: GANCLS, data_spec: str = "shapes?task=captions", *, n:
     c = method.config
     dev = torch.device(device)
     model = factor_model if factor_model is not None else fit_factor_classifier(
-        data_spec, c.image_size, c.channels, train_n=train_n, classifier=classifier, seed=seed, device=dev)
+        data_spec, c.image_size, c.channels, train_n=train_n, classifier=classifier, seed=seed, device=dev,
+        cache_dir=cache_dir)
     model = model.to(dev).eval()
     test = _read(data_spec, "test", c.image_size, c.channels, n, seed + 1)
     fi = [FACTOR_NAMES.index(f) for f in CONSISTENCY_FACTORS]

@@ -5,7 +5,8 @@ G: the text embedding is compressed by a fully connected layer to ``proj_dim`` (
 with LeakyReLU(0.2), concatenated with z (100) and fed to the DCGAN generator
 (``ganas.nets.dcgan.DCGANGenerator``, any size it supports). D: the DCGAN discriminator's
 downsampling trunk to 4x4; the embedding, compressed to 128 (FC + BN + LeakyReLU, as
-reedscot's ``fcD``), is replicated 4x4 and concatenated depth-wise with the feature maps;
+aelnouby's projection; NOTE: reedscot's ``fcD`` in ``main_cls.lua`` is Linear + LeakyReLU
+without the BN), is replicated 4x4 and concatenated depth-wise with the feature maps;
 a 1x1 convolution (+BN+LeakyReLU) then the 4x4 convolution give one logit.
 
 Parameter counts with a 1024-d embedding at 64 px (``tests/nets/test_gancls_nets.py``),

@@ -8,8 +8,15 @@ mode (``result_train_mode``), one factor classifier for both, and prints one JSO
 
     PYTHONPATH=src python benchmarks/gancls_quality.py --image-size 16 --minutes 12
 
-``--classifier-only``: fit the factor classifier alone and print its accuracy on the real
-test images (the ceiling of caption consistency at that size), no GAN training.
+``--classifier-only``: fit the factor classifier alone (no GAN training) and print its
+accuracy on real test images as they are (the ceiling of caption consistency at that
+size), blurred, and with the colour channels rotated (``measure_check``).
+``--run DIR``: no training; evaluate every checkpoint of a ``ganas train gancls`` run
+(``DIR/checkpoints/step_*.pt``, G in eval mode as ``ganas eval``) with one factor
+classifier (``fit_factor_classifier``'s recipe, cached; ``--classifier-blur`` /
+``--classifier-noise`` change its augmentation), one JSON line per checkpoint: the
+training curve of a CLI run.
+
 ``--grid PATH``: also write a sample grid of the trained G (one row per caption of
 ``GRID_CAPTIONS``, the same z per column; ``ganas.workflows.text.sample_text``).
 """
@@ -41,6 +48,48 @@ GRID_CAPTIONS = (
 )
 
 
+def measure_check(factor_model: torch.nn.Module, spec: str, image_size: int, n: int) -> dict:
+    """Shape / colour accuracy of the factor classifier on ``n`` real test images as they
+    are (the ceiling of caption consistency), blurred (sigma 1 px: an imperfect but right
+    generator should keep most of it) and with the colour channels rotated (RGB -> GBR:
+    wrong colours must score far lower)."""
+    from ganas.gan.gancls import CONSISTENCY_FACTORS, _read, predict_factors
+    from ganas.data.shapes import FACTOR_NAMES
+    from ganas.metrics.classifier import from_pixels, gaussian_blur
+
+    test = _read(spec, "test", image_size, 3, n, 1)
+    x = from_pixels(test["image"])  # (n, 3, H, W)
+    truth = test["factors"][:, [FACTOR_NAMES.index(f) for f in CONSISTENCY_FACTORS]]  # (n, 2)
+    variants = {"real": x, "blurred_sigma1": gaussian_blur(x, torch.ones(len(x))), "colours_rotated": x[:, [1, 2, 0]]}
+    out = {}
+    for name, images in variants.items():
+        _, pred = predict_factors(factor_model, images)
+        out[name] = {f: round(float((pred[:, j] == truth[:, j]).float().mean()), 4) for j, f in enumerate(CONSISTENCY_FACTORS)}
+    return out
+
+
+def evaluate_run(args: argparse.Namespace, clf_kw: dict) -> None:
+    """One JSON line per checkpoint of ``args.run`` (its own image size and data spec)."""
+    from ganas.train.checkpoint import list_checkpoints
+    from ganas.workflows.gan import load_run
+
+    files = list_checkpoints(args.run)
+    files = [f for i, f in enumerate(files) if i % args.every == args.every - 1 or i == len(files) - 1]
+    spec = "shapes?task=captions"
+    factor_model = None
+    for f in files:
+        _, m, payload = load_run(f, "cpu")  # G in eval mode (BatchNorm running statistics)
+        if factor_model is None:
+            t0 = time.process_time()
+            factor_model = fit_factor_classifier(spec, m.config.image_size, m.config.channels, **clf_kw)
+            print(json.dumps({"classifier_cpu_s": round(time.process_time() - t0, 1), **{
+                k: v for k, v in vars(args).items() if k.startswith("classifier")}}), flush=True)
+        t0 = time.process_time()
+        res = evaluate_text(m, spec, n=args.n_eval, candidates=100, factor_model=factor_model)
+        print(json.dumps({"checkpoint": str(f), "step": int(payload.get("step", -1)),
+                          "eval_cpu_s": round(time.process_time() - t0, 1), **res}), flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--image-size", type=int, default=16)
@@ -61,6 +110,10 @@ def main() -> None:
     ap.add_argument("--grid", help="write a sample grid PNG of the trained G here")
     ap.add_argument("--classifier-epochs", type=int, default=None, help="default: fit_factor_classifier's recipe")
     ap.add_argument("--classifier-n", type=int, default=None, help="its training images (default: its recipe)")
+    ap.add_argument("--classifier-blur", type=float, default=None, help="ClassifierConfig.blur (default: the recipe's)")
+    ap.add_argument("--classifier-noise", type=float, default=None, help="ClassifierConfig.noise (default: the recipe's)")
+    ap.add_argument("--run", help="evaluate the checkpoints of this ganas train run instead of training")
+    ap.add_argument("--every", type=int, default=1, help="with --run: every k-th checkpoint (and the last)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -70,18 +123,22 @@ def main() -> None:
     m = GANCLS(cfg)
     m.configure_optimizers()
     clf_kw: dict = {}
-    if args.classifier_epochs is not None:
-        clf_kw["classifier"] = ClassifierConfig(**{**FACTOR_CLASSIFIER, "epochs": args.classifier_epochs})
+    recipe = {k: v for k, v in (("epochs", args.classifier_epochs), ("blur", args.classifier_blur),
+                                ("noise", args.classifier_noise)) if v is not None}
+    if recipe:
+        clf_kw["classifier"] = ClassifierConfig(**{**FACTOR_CLASSIFIER, **recipe})
     if args.classifier_n is not None:
         clf_kw["train_n"] = args.classifier_n
     eval_spec = f"shapes?task=captions&n={max(args.n_train, 2 * args.n_eval, args.classifier_n or 0)}"
-    if args.classifier_only:  # an untrained G: only classifier_accuracy means anything
+    if args.run:
+        evaluate_run(args, clf_kw)
+        return
+    if args.classifier_only:
         t0 = time.process_time()
-        m.sample_captions = ["a red square"]
-        factor_model = fit_factor_classifier(eval_spec, args.image_size, 3, **clf_kw)
-        res = evaluate_text(m, eval_spec, n=args.n_eval, candidates=100, factor_model=factor_model)
-        print(json.dumps({"classifier_accuracy": res["classifier_accuracy"], "cpu_s": round(time.process_time() - t0, 1),
-                          "args": vars(args)}), flush=True)
+        spec = "shapes?task=captions"  # the data ganas eval uses (20,000 training scenes)
+        factor_model = fit_factor_classifier(spec, args.image_size, 3, **clf_kw)
+        print(json.dumps({"measure_check": measure_check(factor_model, spec, args.image_size, args.n_eval),
+                          "cpu_s": round(time.process_time() - t0, 1), "args": vars(args)}), flush=True)
         return
     spec = f"shapes?task=captions&n={args.n_train}"
     ds = make_dataset(spec, "train", DataOptions(image_size=args.image_size))

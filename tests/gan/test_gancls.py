@@ -33,6 +33,41 @@ def test_discriminator_loss_by_hand() -> None:
     assert torch.equal(interpolate_embeddings(e1, e2, 0.5), torch.tensor([[2.0, 1.0]]))
 
 
+def test_smoothed_real_target_and_feature_matching_by_hand() -> None:
+    from ganas.gan.gancls import feature_matching_loss
+
+    s_r, s_w, s_f = torch.tensor([2.0, -1.0]), torch.tensor([0.5, 1.5]), torch.tensor([-3.0, 0.0])
+    # target 0.9 for {real, right}: -(0.9 log D + 0.1 log(1 - D))
+    real = -sum(0.9 * _log_sigmoid(v) + 0.1 * _log_sigmoid(-v) for v in s_r.tolist()) / 2
+    wrong = -sum(_log_sigmoid(-v) for v in s_w.tolist()) / 2
+    fake = -sum(_log_sigmoid(-v) for v in s_f.tolist()) / 2
+    assert discriminator_loss(s_r, s_w, s_f, real_label=0.9).item() == pytest.approx(real + 0.5 * (wrong + fake),
+                                                                                     rel=1e-6)
+    a = torch.zeros(2, 1, 2, 2)
+    a[0, 0, 0, 0] = 2.0  # batch mean: 1 at (0, 0), 0 elsewhere
+    b = torch.ones(3, 1, 2, 2)  # batch mean: 1 everywhere
+    assert feature_matching_loss(a, b).item() == pytest.approx(3 / 4)  # three of four cells differ by 1
+
+
+def test_aelnouby_terms_add_to_g_loss() -> None:
+    """Same networks, batch and noise: G's loss with feature matching and L1 is the plain
+    loss plus the weighted terms, which are reported."""
+    outs = {}
+    for name, kw in {"plain": {}, "extra": {"feature_matching": 2.0, "l1_weight": 3.0}}.items():
+        m = tiny(gan_int=False, finetune_encoder=False, **kw)
+        batch = m.example_batch(4)
+        torch.manual_seed(1)
+        outs[name] = m.train_step(batch, ctx(1))
+    p, e = outs["plain"], outs["extra"]
+    assert "loss_G_fm" not in p and "loss_G_l1" not in p
+    assert e["loss_G_fm"].item() > 0 and e["loss_G_l1"].item() > 0
+    assert e["loss_G"].item() == pytest.approx(
+        p["loss_G"].item() + 2.0 * e["loss_G_fm"].item() + 3.0 * e["loss_G_l1"].item(), rel=1e-5)
+    for key, bad in (("real_label", 0.0), ("real_label", 1.5), ("feature_matching", -1.0), ("l1_weight", -0.1)):
+        with pytest.raises(ConfigError, match=key):
+            create_method("gancls", {key: bad})
+
+
 def tiny(**kw) -> GANCLS:
     torch.manual_seed(0)
     return GANCLS(dataclasses.replace(GANCLS.tiny_config(), **kw))

@@ -71,6 +71,16 @@ class GANCLSConfig:
     beta1: float = 0.5
     beta2: float = 0.999
     cls: bool = True  # matching-aware D (GAN-CLS); False: plain conditional GAN
+    # NOTE: three stabilisers of the aelnouby/Text-to-Image-Synthesis port (trainer.py), not
+    # in the paper nor reedscot (whose values are the defaults): D's target for {real,
+    # right text} (one-sided label smoothing, Salimans et al. 2016; aelnouby lowers a random
+    # third of the targets by up to 0.3, we use one constant), and two extra terms of G's
+    # loss: feature matching, the squared distance between the batch means of D's trunk
+    # maps on fake and real images (aelnouby ``l2_coef`` = 100), and L1 to the real image
+    # of the caption (aelnouby ``l1_coef`` = 50).
+    real_label: float = 1.0
+    feature_matching: float = 0.0
+    l1_weight: float = 0.0
     gan_int: bool = False  # GAN-INT: G also trained on interpolated embeddings
     int_beta: float = 0.5  # paper: beta = 0.5
     latent: Literal["normal", "uniform"] = "normal"
@@ -105,20 +115,33 @@ class GANCLSConfig:
         for key in ("beta1", "beta2"):
             if not 0.0 <= getattr(self, key) < 1.0:
                 raise ConfigError(f"{key} must be in [0, 1), got {getattr(self, key)}")
+        if not 0.0 < self.real_label <= 1.0:
+            raise ConfigError(f"real_label must be in (0, 1], got {self.real_label}")
+        for key in ("feature_matching", "l1_weight"):
+            if getattr(self, key) < 0:
+                raise ConfigError(f"{key} must be >= 0, got {getattr(self, key)}")
         if not 0.0 <= self.int_beta <= 1.0:
             raise ConfigError(f"int_beta must be in [0, 1], got {self.int_beta}")
         if self.latent not in LATENT_DISTS:
             raise ConfigError(f"latent={self.latent!r} is not supported; allowed: {', '.join(LATENT_DISTS)}")
 
 
-def discriminator_loss(s_real: torch.Tensor, s_wrong: torch.Tensor | None, s_fake: torch.Tensor) -> torch.Tensor:
+def discriminator_loss(s_real: torch.Tensor, s_wrong: torch.Tensor | None, s_fake: torch.Tensor,
+                       real_label: float = 1.0) -> torch.Tensor:
     """D's loss from logits (B,) of {real, right text}, {real, wrong text}, {fake, right text}.
 
     GAN-CLS (algorithm 1): ``BCE(s_r, 1) + (BCE(s_w, 0) + BCE(s_f, 0)) / 2``; without the
-    wrong-text term (``s_wrong=None``, plain conditional GAN): ``BCE(s_r, 1) + BCE(s_f, 0)``."""
+    wrong-text term (``s_wrong=None``, plain conditional GAN): ``BCE(s_r, 1) + BCE(s_f, 0)``.
+    ``real_label`` < 1: the target of ``s_r`` (one-sided label smoothing)."""
     if s_wrong is None:
-        return bce(s_real, 1.0) + bce(s_fake, 0.0)
-    return bce(s_real, 1.0) + 0.5 * (bce(s_wrong, 0.0) + bce(s_fake, 0.0))
+        return bce(s_real, real_label) + bce(s_fake, 0.0)
+    return bce(s_real, real_label) + 0.5 * (bce(s_wrong, 0.0) + bce(s_fake, 0.0))
+
+
+def feature_matching_loss(fake_maps: torch.Tensor, real_maps: torch.Tensor) -> torch.Tensor:
+    """Mean squared distance between the batch means of D's trunk maps (B, C, 4, 4) on
+    fake and (detached) real images (aelnouby's ``l2_loss(mean fake, mean real)``)."""
+    return F.mse_loss(fake_maps.float().mean(0), real_maps.float().mean(0).detach())
 
 
 def interpolate_embeddings(e1: torch.Tensor, e2: torch.Tensor, beta: float | torch.Tensor) -> torch.Tensor:
@@ -164,7 +187,9 @@ class GANCLS(GANMethod):
     latent = True
     evaluation = "text"
     schedule = "step"  # constant lr, as reedscot
-    loss_units = {"loss_D": "BCE real + (BCE wrong + BCE fake) / 2", "loss_G": "BCE",
+    loss_units = {"loss_D": "BCE real + (BCE wrong + BCE fake) / 2",
+                  "loss_G": "BCE (+ feature_matching x loss_G_fm + l1_weight x loss_G_l1 + loss_G_int when set)",
+                  "loss_G_fm": "MSE of D's batch-mean maps", "loss_G_l1": "L1", "loss_G_int": "BCE",
                   "loss_enc": "symmetric InfoNCE"}
 
     def __init__(self, config: GANCLSConfig | None = None) -> None:
@@ -300,7 +325,7 @@ class GANCLS(GANMethod):
             s_wrong = self.D(real, emb_wrong) if c.cls else None
             fake = self.G(z, emb)  # (B, C, H, W)
             s_fake = self.D(fake.detach(), emb)
-        loss_d = discriminator_loss(s_real, s_wrong, s_fake)
+        loss_d = discriminator_loss(s_real, s_wrong, s_fake, c.real_label)
         loss_d.backward()
         opt_d.step()
 
@@ -309,8 +334,21 @@ class GANCLS(GANMethod):
         self.D.requires_grad_(False)
         try:
             with ctx.autocast():
-                s_gen = self.D(fake, emb)  # (B,)
+                if c.feature_matching > 0:
+                    s_gen, maps_fake = self.D(fake, emb, return_features=True)  # (B,), (B, C', 4, 4)
+                    with torch.no_grad():
+                        maps_real = self.D.trunk(real)  # (B, C', 4, 4)
+                else:
+                    s_gen = self.D(fake, emb)  # (B,)
             loss_g = bce(s_gen, 1.0)
+            if c.feature_matching > 0:
+                loss_fm = feature_matching_loss(maps_fake, maps_real)
+                loss_g = loss_g + c.feature_matching * loss_fm
+                out["loss_G_fm"] = loss_fm.detach()
+            if c.l1_weight > 0:
+                loss_l1 = (fake.float() - real.float()).abs().mean()
+                loss_g = loss_g + c.l1_weight * loss_l1
+                out["loss_G_l1"] = loss_l1.detach()
             if c.gan_int:
                 # GAN-INT: interpolate each caption's embedding with the next one's in the batch
                 emb_int = interpolate_embeddings(emb, emb.roll(1, dims=0), c.int_beta)  # (B, E)

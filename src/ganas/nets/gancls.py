@@ -78,7 +78,11 @@ class GANCLSDiscriminator(nn.Module):
             self.joint = nn.Identity()
         self.head = conv_block(joined, 1, 4, 1, 0, norm="none", act="none", bias=False)  # (B, 1, 1, 1)
 
-    def forward(self, x: torch.Tensor, embedding: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, embedding: torch.Tensor,
+                return_features: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """Logits (B,); with ``return_features`` also the trunk's maps (B, width, 4, 4)
+        before the join (what aelnouby's feature-matching term compares)."""
         h = self.trunk(x)  # (B, width, 4, 4)
         t = self.projection(embedding)[:, :, None, None].expand(-1, -1, h.size(2), h.size(3))  # (B, proj, 4, 4)
-        return self.head(self.joint(torch.cat([h, t], dim=1))).reshape(-1)  # (B,)
+        logits = self.head(self.joint(torch.cat([h, t], dim=1))).reshape(-1)  # (B,)
+        return (logits, h) if return_features else logits

@@ -68,6 +68,23 @@ def test_aelnouby_terms_add_to_g_loss() -> None:
             create_method("gancls", {key: bad})
 
 
+def test_instance_noise_reaches_d_annealed_to_zero() -> None:
+    """D sees real + sigma * noise, sigma = instance_noise * (1 - (step - 1) / total): the
+    images D scores differ from the batch's at step 1 and equal them at the last step."""
+    seen: list[torch.Tensor] = []
+    m = tiny(gan_int=False, finetune_encoder=False, instance_noise=0.5)
+    m.D.register_forward_pre_hook(lambda mod, args: seen.append(args[0].detach().clone()))
+    batch = m.example_batch(4)
+    m.train_step(batch, StepContext(step=1, device=torch.device("cpu"), total_steps=10))
+    gap = (seen[0] - batch["image"]).std().item()
+    assert gap == pytest.approx(0.5, rel=0.25) and torch.equal(seen[0], seen[1])  # right and wrong text: one draw
+    seen.clear()
+    m.train_step(batch, StepContext(step=11, device=torch.device("cpu"), total_steps=10))
+    assert torch.equal(seen[0], batch["image"])
+    with pytest.raises(ConfigError, match="instance_noise"):
+        create_method("gancls", {"instance_noise": -0.1})
+
+
 def tiny(**kw) -> GANCLS:
     torch.manual_seed(0)
     return GANCLS(dataclasses.replace(GANCLS.tiny_config(), **kw))

@@ -81,6 +81,13 @@ class GANCLSConfig:
     real_label: float = 1.0
     feature_matching: float = 0.0
     l1_weight: float = 0.0
+    # NOTE: not in the paper nor its references: instance noise (Sonderby et al. 2017,
+    # "Amortised MAP inference for image super-resolution", sec. 3.2; Arjovsky & Bottou
+    # 2017): Gaussian noise of std ``instance_noise`` (images in [-1, 1]) added to every
+    # image D sees, real and fake, annealed linearly to 0 over the run. Flat-shaded
+    # procedural images lie on a thin manifold that D separates from G's early blur at
+    # once; the noise makes the two distributions overlap. 0 = off (the paper).
+    instance_noise: float = 0.0
     gan_int: bool = False  # GAN-INT: G also trained on interpolated embeddings
     int_beta: float = 0.5  # paper: beta = 0.5
     latent: Literal["normal", "uniform"] = "normal"
@@ -117,7 +124,7 @@ class GANCLSConfig:
                 raise ConfigError(f"{key} must be in [0, 1), got {getattr(self, key)}")
         if not 0.0 < self.real_label <= 1.0:
             raise ConfigError(f"real_label must be in (0, 1], got {self.real_label}")
-        for key in ("feature_matching", "l1_weight"):
+        for key in ("feature_matching", "l1_weight", "instance_noise"):
             if getattr(self, key) < 0:
                 raise ConfigError(f"{key} must be >= 0, got {getattr(self, key)}")
         if not 0.0 <= self.int_beta <= 1.0:
@@ -317,14 +324,19 @@ class GANCLS(GANMethod):
         emb, emb_wrong = self.embed_text(captions), self.embed_text(wrong)  # (B, E) each, no grad
         z = self.latent_sampler.sample(b, device=real.device)  # (B, nz, 1, 1)
 
+        sigma = c.instance_noise * max(0.0, 1.0 - (ctx.step - 1) / max(1, ctx.total_steps))
+        noisy = (lambda x: x + sigma * torch.randn_like(x)) if sigma > 0 else (lambda x: x)
+
         # (1) D: {real, right} real; {real, wrong} and {fake, right} fake, averaged.
         # Separate passes through D, so BatchNorm never mixes the three kinds of pair.
         opt_d.zero_grad(set_to_none=True)
         with ctx.autocast():
-            s_real = self.D(real, emb)  # (B,)
-            s_wrong = self.D(real, emb_wrong) if c.cls else None
+            real_d = noisy(real)  # (B, C, H, W): what D sees of the real images
+            s_real = self.D(real_d, emb)  # (B,)
+            s_wrong = self.D(real_d, emb_wrong) if c.cls else None
             fake = self.G(z, emb)  # (B, C, H, W)
-            s_fake = self.D(fake.detach(), emb)
+            fake_d = noisy(fake)
+            s_fake = self.D(fake_d.detach(), emb)
         loss_d = discriminator_loss(s_real, s_wrong, s_fake, c.real_label)
         loss_d.backward()
         opt_d.step()
@@ -335,11 +347,11 @@ class GANCLS(GANMethod):
         try:
             with ctx.autocast():
                 if c.feature_matching > 0:
-                    s_gen, maps_fake = self.D(fake, emb, return_features=True)  # (B,), (B, C', 4, 4)
+                    s_gen, maps_fake = self.D(fake_d, emb, return_features=True)  # (B,), (B, C', 4, 4)
                     with torch.no_grad():
-                        maps_real = self.D.trunk(real)  # (B, C', 4, 4)
+                        maps_real = self.D.trunk(real_d)  # (B, C', 4, 4)
                 else:
-                    s_gen = self.D(fake, emb)  # (B,)
+                    s_gen = self.D(fake_d, emb)  # (B,)
             loss_g = bce(s_gen, 1.0)
             if c.feature_matching > 0:
                 loss_fm = feature_matching_loss(maps_fake, maps_real)
@@ -354,7 +366,7 @@ class GANCLS(GANMethod):
                 emb_int = interpolate_embeddings(emb, emb.roll(1, dims=0), c.int_beta)  # (B, E)
                 z_int = self.latent_sampler.sample(b, device=real.device)
                 with ctx.autocast():
-                    s_int = self.D(self.G(z_int, emb_int), emb_int)  # (B,)
+                    s_int = self.D(noisy(self.G(z_int, emb_int)), emb_int)  # (B,)
                 loss_int = bce(s_int, 1.0)
                 loss_g = loss_g + loss_int
                 out["loss_G_int"] = loss_int.detach()

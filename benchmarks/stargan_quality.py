@@ -21,6 +21,10 @@ and domains) with the same classifiers, on ``--n-test`` images (``checkpoints.js
 run re-measured after a change of the measure without training it again
 (``--variants ''`` to stop there).
 
+``--classifier-cache FILE`` keeps the fitted classifiers in FILE (a ``metrics.cache``
+network file whose key holds the data, size, groups and recipe) and loads them from it
+when the key matches: runs on the same data then share one fit.
+
 ``--d-probe STEPS`` trains D's domain classifier alone on the real images (no G, no
 adversarial loss) for each of ``--d-probe-dims``: does D learn the labels at all, and how fast?
 
@@ -33,6 +37,7 @@ Target (issue 8): attribute accuracy at least 90% on the built-in task.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import statistics
 import time
@@ -49,7 +54,11 @@ from ganas.gan.stargan import stargan_overrides
 from ganas.metrics.attributes import (ATTRIBUTE_TRAIN_N, attribute_classifier_config, evaluate_attributes,
                                       fit_group_classifiers, group_labels, group_name, load_labelled,
                                       predict_classes)
+from ganas.metrics.cache import load_network, save_network
+from ganas.metrics.classifier import SmallClassifier
 from ganas.train import TrainConfig, Trainer
+
+CACHE_FORMAT = "stargan-quality-classifiers"
 
 
 def _group_means(method, acc: dict[str, float]) -> dict[str, float]:
@@ -67,6 +76,26 @@ def _loss_windows(run: Path, keys: tuple[str, ...], windows: int = 5) -> list[di
         vals = {k: [r["losses"][k] for r in part if k in r["losses"]] for k in keys}
         out.append({"to_step": part[-1]["step"], **{k: round(statistics.mean(v), 3) for k, v in vals.items() if v}})
     return out
+
+
+def cached_classifiers(method, data, data_spec: str, cfg, n: int, cache: str) -> tuple[list, float]:
+    """The group classifiers (``fit_group_classifiers``) and the CPU seconds of their fit,
+    loaded from ``cache`` instead when it holds the same key (0.0 s then)."""
+    key = {"format": CACHE_FORMAT, "data": data_spec, "image_size": method.config.image_size,
+           "groups": method.groups, "config": dataclasses.asdict(cfg)}
+    path = Path(cache) if cache else None
+    if path is not None and path.exists():
+        _, state = load_network(path, CACHE_FORMAT, "attribute classifiers", key)
+        models = torch.nn.ModuleList(SmallClassifier(method.config.channels, max(2, len(g)), cfg.width,
+                                                     cfg.feature_dim, cfg.input_size) for g in method.groups)
+        models.load_state_dict(state)
+        return list(models.eval()), 0.0
+    t0 = time.process_time()
+    models = fit_group_classifiers(method, data, cfg, max_train=n)
+    seconds = time.process_time() - t0
+    if path is not None:
+        save_network(path, torch.nn.ModuleList(models), {"key": key, "fit_cpu_s": seconds})
+    return models, seconds
 
 
 def d_probe(overrides: dict, train, test, steps: int, dims: list[int], every: int = 100) -> list[dict]:
@@ -121,6 +150,7 @@ def main() -> None:
                     help="real training images of the attribute classifiers (the first of the train split)")
     ap.add_argument("--classifier-epochs", type=int, default=None, help="default: ATTRIBUTE_CLASSIFIER's")
     ap.add_argument("--classifier-shift", type=float, default=None, help="default: ATTRIBUTE_CLASSIFIER's")
+    ap.add_argument("--classifier-cache", default="", metavar="FILE", help="load/save the fitted classifiers")
     ap.add_argument("--classifiers-only", action="store_true",
                     help="fit the classifiers, print their accuracy on the real test images, stop")
     ap.add_argument("--curve", type=int, default=0, help="evaluations during training (0: at the end only)")
@@ -154,12 +184,11 @@ def main() -> None:
         clf_cfg.epochs = args.classifier_epochs
     if args.classifier_shift is not None:
         clf_cfg.shift = args.classifier_shift
-    clf_train = (train if args.classifier_n == args.n_train  # else a superset: StarGAN's images are its first
-                 else make_dataset(f"{base}&n={args.classifier_n}", "train", opts))
+    clf_spec = f"{base}&n={args.classifier_n}"  # StarGAN's n_train images are its first
+    clf_train = train if args.classifier_n == args.n_train else make_dataset(clf_spec, "train", opts)
     probe_m = create_method("stargan", overrides)
-    t0 = time.process_time()
-    classifiers = fit_group_classifiers(probe_m, clf_train, clf_cfg, max_train=args.classifier_n)
-    clf_s = time.process_time() - t0
+    classifiers, clf_s = cached_classifiers(probe_m, clf_train, clf_spec, clf_cfg, args.classifier_n,
+                                            args.classifier_cache)
     if args.classifiers_only:
         x_te, c_te = load_labelled(probe_m, test, args.n_test)
         row = {"classifier_n": args.classifier_n, "epochs": clf_cfg.epochs, "shift": clf_cfg.shift,

@@ -59,14 +59,16 @@ def translate_domains(method: Any, input_dir: str | Path, out_dir: str | Path, t
 
 
 def evaluate(method: Any, data: str, device: str = "auto", max_test: int = 2000,
-             max_train: int = 20000) -> dict[str, Any]:
+             max_train: int | None = None) -> dict[str, Any]:
     """The attribute evaluation of a trained multi-domain method on the data it was
     trained on (``metrics.attributes.evaluate_attributes``): ``attribute_accuracy`` per
     domain (classifiers fitted on the real train split label the translations of at most
     ``max_test`` test images to every single-domain change), its mean, ``rec_l1``, ``fd``
-    and each classifier's accuracy on the real test images."""
+    and each classifier's accuracy on the real test images. The classifiers follow
+    ``metrics.attributes.ATTRIBUTE_CLASSIFIER`` on at most ``max_train`` training images
+    (default ``ATTRIBUTE_TRAIN_N``)."""
     from ..data import make_dataset
-    from ..metrics.attributes import evaluate_attributes
+    from ..metrics.attributes import ATTRIBUTE_TRAIN_N, attribute_classifier_config, evaluate_attributes
     from ..train.config import resolve_device
     from .gan import data_options
 
@@ -75,4 +77,5 @@ def evaluate(method: Any, data: str, device: str = "auto", max_test: int = 2000,
     opts = data_options(type(method), method.config)
     train, test = make_dataset(data, "train", opts), make_dataset(data, "test", opts)
     method.to(resolve_device(device)).eval()
-    return evaluate_attributes(method, train, test, max_train=max_train, max_test=max_test)
+    return evaluate_attributes(method, train, test, attribute_classifier_config(),
+                               max_train=ATTRIBUTE_TRAIN_N if max_train is None else max_train, max_test=max_test)

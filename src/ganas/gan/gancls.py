@@ -642,29 +642,30 @@ def fit_factor_classifier(data_spec: str, image_size: int, channels: int, *, tra
     from ..data import make_dataset
     from ..data.base import DataOptions
     from ..data.shapes import COLOURS, SHAPES
-    from ..metrics.cache import base_key, cache_path, dataset_fingerprint, load_network, resolve_cache_dir, save_network
+    from ..metrics.cache import base_key, cache_path, dataset_fingerprint, load_or_fit, resolve_cache_dir
     from ..metrics.classifier import ClassifierConfig, SmallClassifier, fit_classifier_on
 
     cfg = classifier if classifier is not None else ClassifierConfig(**FACTOR_CLASSIFIER, seed=seed)
     n_classes = len(SHAPES) * len(COLOURS)
-    path = key = None
-    if cache:
-        ds = make_dataset(data_spec, "train", DataOptions(image_size=image_size, channels=channels, flip=False))
-        key = {**base_key(FACTOR_FORMAT, FACTOR_VERSION, data_spec, image_size, channels),
-               "data": dataset_fingerprint(ds), "train_n": int(train_n), "sample_seed": int(seed),
-               "config": dataclasses.asdict(cfg), "factors": list(CONSISTENCY_FACTORS)}
-        path = cache_path(resolve_cache_dir(cache_dir, FACTOR_KIND), key)
-        if path.exists():
-            _, state = load_network(path, FACTOR_FORMAT, "factor classifier", key)
-            model = SmallClassifier(channels, n_classes, cfg.width, cfg.feature_dim, cfg.input_size)
-            model.load_state_dict(state)
-            return model.to(torch.device(device)).eval()
-    train = _read(data_spec, "train", image_size, channels, train_n, seed)
-    with torch.enable_grad():
-        model = fit_classifier_on(train["image"], _joint(train["factors"]), n_classes, cfg, torch.device(device))
-    if path is not None:
-        save_network(path, model, {"key": key, "n_train": len(train["caption"])})
-    return model
+    dev = torch.device(device)
+
+    def fit() -> tuple[nn.Module, dict[str, Any]]:
+        train = _read(data_spec, "train", image_size, channels, train_n, seed)
+        with torch.enable_grad():
+            return fit_classifier_on(train["image"], _joint(train["factors"]), n_classes, cfg, dev), \
+                {"n_train": len(train["caption"])}
+
+    if not cache:
+        return fit()[0]
+    ds = make_dataset(data_spec, "train", DataOptions(image_size=image_size, channels=channels, flip=False))
+    key = {**base_key(FACTOR_FORMAT, FACTOR_VERSION, data_spec, image_size, channels),
+           "data": dataset_fingerprint(ds), "train_n": int(train_n), "sample_seed": int(seed),
+           "config": dataclasses.asdict(cfg), "factors": list(CONSISTENCY_FACTORS)}
+    model, _ = load_or_fit(cache_path(resolve_cache_dir(cache_dir, FACTOR_KIND), key), FACTOR_FORMAT,
+                           "factor classifier", key,
+                           lambda: SmallClassifier(channels, n_classes, cfg.width, cfg.feature_dim, cfg.input_size),
+                           fit)
+    return model.to(dev).eval()
 
 
 @torch.no_grad()

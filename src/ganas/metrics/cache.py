@@ -21,7 +21,7 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 import torch
@@ -144,3 +144,22 @@ def load_network(
     if key is not None and meta["key"] != key:
         raise CheckpointError(f"{what} cache {path} holds a different {what} ({meta['key']}); {hint}")
     return meta, state
+
+
+def load_or_fit(path: Optional[Path], fmt: str, what: str, key: dict[str, Any],
+                build: Callable[[], torch.nn.Module],
+                fit: Callable[[], tuple[torch.nn.Module, dict[str, Any]]]) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """The network of cache file ``path``: ``build()`` loaded with its weights when the
+    file exists (``load_network``: digest, format and ``key`` checked), else ``fit()``'s
+    network, saved to ``path`` (None: no cache) with ``{"key": key, **extra}``. Returns
+    the network and its meta."""
+    if path is not None and path.exists():
+        meta, state = load_network(path, fmt, what, key)
+        model = build()
+        model.load_state_dict(state)
+        return model, meta
+    model, extra = fit()
+    meta = {"key": key, **extra}
+    if path is not None:
+        save_network(path, model, meta)
+    return model, meta

@@ -49,7 +49,7 @@ from ..data.base import DataOptions
 from ..data.transforms import CENTER, item_rng
 from ..errors import ConfigError, DataError, GanasError
 from .attributes import predict_classes
-from .cache import base_key, cache_path, dataset_fingerprint, load_network, resolve_cache_dir, save_network
+from .cache import base_key, cache_path, dataset_fingerprint, load_or_fit, resolve_cache_dir
 from .classifier import ClassifierConfig, SmallClassifier, fit_classifier_on, to_pixels
 from .gan_metrics import create_extractor, fd_at_matched_sizes
 from .image_quality import PairedImageMetrics
@@ -177,18 +177,17 @@ def get_factor_classifiers(images: TargetImages, channels: int, config: Classifi
     key = {**base_key(FACTOR_FORMAT, FACTOR_VERSION, images.spec, images.pairs.options.image_size, channels),
            "data": dataset_fingerprint(images), "limit": int(limit), "sample_seed": int(seed),
            "config": dataclasses.asdict(config), "groups": list(FACTOR_GROUPS)}
-    path = cache_path(resolve_cache_dir(cache_dir, FACTOR_KIND), key)
-    if path.exists():
-        meta, state = load_network(path, FACTOR_FORMAT, "factor classifier", key)
-        models = {g: SmallClassifier(channels, _factor_classes(g), config.width, config.feature_dim, config.input_size)
-                  for g in FACTOR_GROUPS}
-        for g, m in models.items():
-            m.load_state_dict({k.split(".", 1)[1]: v for k, v in state.items() if k.startswith(g + ".")})
-        return {g: m.to(device).eval() for g, m in models.items()}, int(meta["n_train"])
-    x, f = read_target(images, limit, config.input_size, seed)
-    models = fit_factor_classifiers(x, f, config, device)
-    save_network(path, torch.nn.ModuleDict(models), {"key": key, "n_train": len(x)})
-    return models, len(x)
+
+    def fit() -> tuple[torch.nn.Module, dict[str, Any]]:
+        x, f = read_target(images, limit, config.input_size, seed)
+        return torch.nn.ModuleDict(fit_factor_classifiers(x, f, config, device)), {"n_train": len(x)}
+
+    models, meta = load_or_fit(
+        cache_path(resolve_cache_dir(cache_dir, FACTOR_KIND), key), FACTOR_FORMAT, "factor classifier", key,
+        lambda: torch.nn.ModuleDict({g: SmallClassifier(channels, _factor_classes(g), config.width,
+                                                        config.feature_dim, config.input_size)
+                                     for g in FACTOR_GROUPS}), fit)
+    return {g: m.to(device).eval() for g, m in models.items()}, int(meta["n_train"])
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ import torch
 from PIL import Image
 
 from ganas.data import make_dataset
-from ganas.data.shapes import COLOURS, FACTOR_NAMES, SHAPES
+from ganas.data.shapes import COLOURS, FACTOR_NAMES, SHAPES, SWAP_FACTORS
 from ganas.errors import ConfigError, DataError
 
 
@@ -107,6 +108,38 @@ def test_shapes_caption_task() -> None:
         assert x["wrong_caption"] != x["caption"]
     assert d[3]["caption"] == d.caption(3)
     assert len({d[(0, e, 0)]["caption"] for e in range(10)}) > 1  # words vary over epochs
+
+
+def _named(text: str, factor: str) -> str:
+    """The value of ``factor`` a shapes caption names (its longest matching phrase)."""
+    from ganas.data import shapes
+
+    words = {"shape": shapes._SHAPE_WORDS, "colour": shapes._COLOUR_WORDS, "size": shapes._SIZE_WORDS,
+             "position": shapes._WHERE_WORDS}[factor]
+    text = re.sub(r" on an? [a-z ]+ background$", "", text)  # background names hold colour words
+    hits = [(len(w), v) for v, ws in words.items() for w in ws if re.search(rf"\b{re.escape(w)}\b", text)]
+    return max(hits)[1]
+
+
+def test_shapes_swap_wrong_captions_change_exactly_one_factor() -> None:
+    d = make_dataset("shapes?n=200&task=captions&wrong=swap", image_size=16)
+    changed = []
+    for i in range(200):
+        x, scene = d[(i, 1, 0)], d.scene(i)
+        assert [_named(x["caption"], f) for f in SWAP_FACTORS] == [getattr(scene, f) for f in SWAP_FACTORS]
+        diff = [f for f in SWAP_FACTORS if _named(x["wrong_caption"], f) != getattr(scene, f)]
+        assert len(diff) == 1, (x["caption"], x["wrong_caption"])
+        changed += diff
+    assert set(changed) == set(SWAP_FACTORS)  # every factor gets swapped
+    assert max(changed.count(f) for f in SWAP_FACTORS) < 80  # about uniformly (50 each)
+    assert d[(5, 1, 0)]["wrong_caption"] == d.wrong_caption(5, 1, 0)  # a function of the key
+    # the default draws another scene's caption: colour or shape differs, usually several factors
+    o = make_dataset("shapes?n=200&task=captions", image_size=16)
+    several = sum(sum(_named(o[i]["wrong_caption"], f) != getattr(o.scene(i), f) for f in SWAP_FACTORS) > 1
+                  for i in range(200))
+    assert several > 150
+    with pytest.raises(ConfigError, match="task=captions"):
+        make_dataset("shapes?n=2&wrong=swap")
 
 
 def test_shapes_attribute_task() -> None:

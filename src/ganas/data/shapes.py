@@ -74,6 +74,10 @@ FACTORS: dict[str, tuple[str, ...]] = {
     "shape": SHAPES, "colour": tuple(COLOURS), "size": tuple(SIZES), "position": tuple(POSITIONS),
 }
 _SPLIT_CODE = {"train": 0, "test": 1}
+#: ``wrong=`` of task=captions, and the factors ``wrong=swap`` changes (every caption
+#: template names all four)
+WRONG_CAPTIONS: tuple[str, ...] = ("other", "swap")
+SWAP_FACTORS: tuple[str, ...] = ("shape", "colour", "size", "position")
 
 
 @dataclass(frozen=True)
@@ -258,10 +262,16 @@ class ShapesParams:
     # (one-hot groups of the factors in ``attrs``); "captions" adds "caption", "wrong_caption"
     task: Literal["none", "edges2photo", "label2photo", "day2night", "attributes", "captions"] = "none"
     attrs: str = "colour,size,background"  # the factor groups of task=attributes
+    # task=captions, GAN-CLS's mismatching text: "other" a caption of another scene whose
+    # shape or colour differs (Reed et al.: text of another class); "swap" the item's own
+    # scene with exactly one of shape, colour, size, position changed (hard negatives:
+    # with "other" the colour differs 6 times in 7, so D can match on colour alone)
+    wrong: Literal["other", "swap"] = "other"
 
 
 @DATASETS.register("shapes", help="procedural shapes, no files (?view=photo|label_map|edges|night&label=shape|colour|size|position&n=&seed=); "
-                   "?task=edges2photo|label2photo (paired) or day2night (unpaired) yields A, B, factors")
+                   "?task=edges2photo|label2photo (paired) or day2night (unpaired) yields A, B, factors; "
+                   "?task=attributes[&attrs=] yields attrs; ?task=captions[&wrong=other|swap] yields caption, wrong_caption")
 class ShapesDataset(ImageDataset):
     """Procedural scenes; ``scene(i)`` and ``caption(i)`` give each sample's factors and text."""
 
@@ -302,6 +312,10 @@ class ShapesDataset(ImageDataset):
             self._attr_factors = groups
         elif params.attrs != ShapesParams.attrs:
             raise ConfigError(f"{spec}: attrs applies to task=attributes")
+        if params.wrong not in WRONG_CAPTIONS:
+            raise ConfigError(f"{spec}: wrong={params.wrong!r} is not supported; allowed: {', '.join(WRONG_CAPTIONS)}")
+        if params.wrong != ShapesParams.wrong and params.task != "captions":
+            raise ConfigError(f"{spec}: wrong applies to task=captions")
 
     def scene(self, i: int) -> Scene:
         return self._scenes[self._index(i)]
@@ -313,11 +327,17 @@ class ShapesDataset(ImageDataset):
         return caption(self._scenes[j], np.random.default_rng([self.params.seed, _SPLIT_CODE[self.split], j, 1, *extra]))
 
     def wrong_caption(self, i: int, epoch: int = 0, seed: int = 0) -> str:
-        """A caption of another scene of the split whose shape or colour differs (GAN-CLS's
-        mismatching text), drawn from the key; a scene with the colour changed if none is found."""
+        """GAN-CLS's mismatching text for item ``i``, drawn from the key: with ``wrong=other``
+        a caption of another scene of the split whose shape or colour differs (a scene with
+        the colour changed if none is found); with ``wrong=swap`` a caption of the item's own
+        scene with one of ``SWAP_FACTORS`` (chosen uniformly) set to another value."""
         j = self._index(i)
         me = self._scenes[j]
         rng = item_rng(j, epoch, seed, stream=3)
+        if self.params.wrong == "swap":
+            factor = SWAP_FACTORS[int(rng.integers(len(SWAP_FACTORS)))]
+            values = [v for v in FACTORS[factor] if v != getattr(me, factor)]
+            return caption(dataclasses.replace(me, **{factor: values[int(rng.integers(len(values)))]}), rng)
         for _ in range(64):
             other = self._scenes[int(rng.integers(len(self._scenes)))]
             if (other.shape, other.colour) != (me.shape, me.colour):

@@ -54,7 +54,7 @@ from ganas.gan.stargan import stargan_overrides
 from ganas.metrics.attributes import (ATTRIBUTE_TRAIN_N, attribute_classifier_config, evaluate_attributes,
                                       fit_group_classifiers, group_labels, group_name, load_labelled,
                                       predict_classes)
-from ganas.metrics.cache import load_network, save_network
+from ganas.metrics.cache import load_or_fit
 from ganas.metrics.classifier import SmallClassifier
 from ganas.train import TrainConfig, Trainer
 
@@ -80,22 +80,24 @@ def _loss_windows(run: Path, keys: tuple[str, ...], windows: int = 5) -> list[di
 
 def cached_classifiers(method, data, data_spec: str, cfg, n: int, cache: str) -> tuple[list, float]:
     """The group classifiers (``fit_group_classifiers``) and the CPU seconds of their fit,
-    loaded from ``cache`` instead when it holds the same key (0.0 s then)."""
+    loaded from ``cache`` instead when it holds the same key (0.0 s then;
+    ``metrics.cache.load_or_fit``)."""
     key = {"format": CACHE_FORMAT, "data": data_spec, "image_size": method.config.image_size,
            "groups": method.groups, "config": dataclasses.asdict(cfg)}
-    path = Path(cache) if cache else None
-    if path is not None and path.exists():
-        _, state = load_network(path, CACHE_FORMAT, "attribute classifiers", key)
-        models = torch.nn.ModuleList(SmallClassifier(method.config.channels, max(2, len(g)), cfg.width,
-                                                     cfg.feature_dim, cfg.input_size) for g in method.groups)
-        models.load_state_dict(state)
-        return list(models.eval()), 0.0
-    t0 = time.process_time()
-    models = fit_group_classifiers(method, data, cfg, max_train=n)
-    seconds = time.process_time() - t0
-    if path is not None:
-        save_network(path, torch.nn.ModuleList(models), {"key": key, "fit_cpu_s": seconds})
-    return models, seconds
+    fitted: list[float] = []
+
+    def build() -> torch.nn.ModuleList:
+        return torch.nn.ModuleList(SmallClassifier(method.config.channels, max(2, len(g)), cfg.width,
+                                                   cfg.feature_dim, cfg.input_size) for g in method.groups)
+
+    def fit() -> tuple[torch.nn.ModuleList, dict]:
+        t0 = time.process_time()
+        models = torch.nn.ModuleList(fit_group_classifiers(method, data, cfg, max_train=n))
+        fitted.append(time.process_time() - t0)
+        return models, {"fit_cpu_s": fitted[0]}
+
+    models, _ = load_or_fit(Path(cache) if cache else None, CACHE_FORMAT, "attribute classifiers", key, build, fit)
+    return list(models.eval()), (fitted[0] if fitted else 0.0)
 
 
 def d_probe(overrides: dict, train, test, steps: int, dims: list[int], every: int = 100) -> list[dict]:

@@ -15,7 +15,8 @@ size), blurred, and with the colour channels rotated (``measure_check``).
 (``DIR/checkpoints/step_*.pt``, G in eval mode as ``ganas eval``) with one factor
 classifier (``fit_factor_classifier``'s recipe, cached; ``--classifier-blur`` /
 ``--classifier-noise`` change its augmentation), one JSON line per checkpoint: the
-training curve of a CLI run.
+training curve of a CLI run; ``d_matching`` is D's check of each factor against the text
+(``d_matching``: right captions against captions with one factor changed, on real images).
 
 ``--grid PATH``: also write a sample grid of the trained G (one row per caption of
 ``GRID_CAPTIONS``, the same z per column; ``ganas.workflows.text.sample_text``).
@@ -68,6 +69,38 @@ def measure_check(factor_model: torch.nn.Module, spec: str, image_size: int, n: 
     return out
 
 
+@torch.no_grad()
+def d_matching(method: GANCLS, image_size: int, n: int = 500) -> dict[str, float]:
+    """How well D tells right text from text with one factor changed, on ``n`` real test
+    images: per factor of ``SWAP_FACTORS``, the fraction of images whose caption D scores
+    above the same scene's caption with that factor set to another value (0.5: D ignores
+    the factor; 1.0: it always notices). G learns a factor only as well as D checks it."""
+    import dataclasses
+
+    import numpy as np
+
+    from ganas.data.shapes import FACTORS, SWAP_FACTORS, caption
+
+    ds = make_dataset(f"shapes?task=captions&n={n}", "test", DataOptions(image_size=image_size, flip=False))
+    x = torch.stack([ds[i]["image"] for i in range(len(ds))])  # (n, C, H, W)
+    scenes = [ds.scene(i) for i in range(len(ds))]
+    rng = np.random.default_rng(0)
+
+    def score(texts: list[str]) -> torch.Tensor:
+        return torch.cat([method.D(x[i:i + 250], method.embed_text(texts[i:i + 250])) for i in range(0, n, 250)])
+
+    right = score([caption(sc, np.random.default_rng(i)) for i, sc in enumerate(scenes)])  # (n,)
+    out = {}
+    for f in SWAP_FACTORS:
+        swapped = []
+        for i, sc in enumerate(scenes):
+            values = [v for v in FACTORS[f] if v != getattr(sc, f)]
+            swapped.append(caption(dataclasses.replace(sc, **{f: values[int(rng.integers(len(values)))]}),
+                                   np.random.default_rng(i)))  # the same words but the one factor
+        out[f] = round(float((right > score(swapped)).float().mean()), 3)
+    return out
+
+
 def evaluate_run(args: argparse.Namespace, clf_kw: dict) -> None:
     """One JSON line per checkpoint of ``args.run`` (its own image size and data spec)."""
     from ganas.train.checkpoint import list_checkpoints
@@ -86,6 +119,7 @@ def evaluate_run(args: argparse.Namespace, clf_kw: dict) -> None:
                 k: v for k, v in vars(args).items() if k.startswith("classifier")}}), flush=True)
         t0 = time.process_time()
         res = evaluate_text(m, spec, n=args.n_eval, candidates=100, factor_model=factor_model)
+        res["d_matching"] = d_matching(m, m.config.image_size, min(args.n_eval, 500))
         print(json.dumps({"checkpoint": str(f), "step": int(payload.get("step", -1)),
                           "eval_cpu_s": round(time.process_time() - t0, 1), **res}), flush=True)
 

@@ -20,6 +20,7 @@ import math
 import signal
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Literal, Mapping
@@ -359,8 +360,14 @@ class Trainer:
                 out = method.train_step(batch, ctx)
                 lrs = learning_rates(method.optimizers)  # the lr this step used
                 if method.schedule == "step" or plan.ends_epoch(step):
-                    for sched in method.schedulers.values():
-                        sched.step()
+                    with warnings.catch_warnings():
+                        # a method that steps an optimizer every k-th step only (StarGAN's G,
+                        # n_critic) still counts its decay in trainer steps: PyTorch's warning
+                        # that the scheduler stepped before that optimizer did is expected
+                        warnings.filterwarnings("ignore", message="Detected call of `lr_scheduler.step",
+                                                category=UserWarning)
+                        for sched in method.schedulers.values():
+                            sched.step()
                 losses = _finite_losses(out, step, self._last_ckpt, ddp)
                 window.add(losses)
                 win_images += _batch_size(batch) * ddp.world_size

@@ -2,7 +2,7 @@
 change) for the first test images of ``shapes?task=attributes``, from one checkpoint,
 upscaled by nearest neighbour so 16 px images stay readable.
 
-    PYTHONPATH=src .venv/bin/python benchmarks/stargan_grid.py runs/bench-stargan-g32-s0/bottleneck \
+    PYTHONPATH=src .venv/bin/python benchmarks/stargan_grid.py runs/bench-stargan-g32-24k-s0/bottleneck \
         --rows 6 --scale 4 --out docs/img/stargan_attributes.png
 """
 

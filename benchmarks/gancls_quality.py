@@ -15,8 +15,8 @@ size), blurred, and with the colour channels rotated (``measure_check``).
 (``DIR/checkpoints/step_*.pt``, G in eval mode as ``ganas eval``) with one factor
 classifier (``fit_factor_classifier``'s recipe, cached; ``--classifier-blur`` /
 ``--classifier-noise`` change its augmentation), one JSON line per checkpoint: the
-training curve of a CLI run; ``d_matching`` is D's check of each factor against the text
-(``d_matching``: right captions against captions with one factor changed, on real images).
+training curve of a CLI run, with ``d_matching``: D's check of each factor against the
+text (right captions against captions with one factor changed, on real images).
 
 ``--grid PATH``: also write a sample grid of the trained G (one row per caption of
 ``GRID_CAPTIONS``, the same z per column; ``ganas.workflows.text.sample_text``).
@@ -75,11 +75,9 @@ def d_matching(method: GANCLS, image_size: int, n: int = 500) -> dict[str, float
     images: per factor of ``SWAP_FACTORS``, the fraction of images whose caption D scores
     above the same scene's caption with that factor set to another value (0.5: D ignores
     the factor; 1.0: it always notices). G learns a factor only as well as D checks it."""
-    import dataclasses
-
     import numpy as np
 
-    from ganas.data.shapes import FACTORS, SWAP_FACTORS, caption
+    from ganas.data.shapes import SWAP_FACTORS, caption, swap_factor
 
     ds = make_dataset(f"shapes?task=captions&n={n}", "test", DataOptions(image_size=image_size, flip=False))
     x = torch.stack([ds[i]["image"] for i in range(len(ds))])  # (n, C, H, W)
@@ -92,11 +90,8 @@ def d_matching(method: GANCLS, image_size: int, n: int = 500) -> dict[str, float
     right = score([caption(sc, np.random.default_rng(i)) for i, sc in enumerate(scenes)])  # (n,)
     out = {}
     for f in SWAP_FACTORS:
-        swapped = []
-        for i, sc in enumerate(scenes):
-            values = [v for v in FACTORS[f] if v != getattr(sc, f)]
-            swapped.append(caption(dataclasses.replace(sc, **{f: values[int(rng.integers(len(values)))]}),
-                                   np.random.default_rng(i)))  # the same words but the one factor
+        # the same template and words as the right caption but for the one factor
+        swapped = [caption(swap_factor(sc, f, rng), np.random.default_rng(i)) for i, sc in enumerate(scenes)]
         out[f] = round(float((right > score(swapped)).float().mean()), 3)
     return out
 

@@ -235,6 +235,12 @@ _TEMPLATES = (
 )
 
 
+def swap_factor(scene: Scene, factor: str, rng: np.random.Generator) -> Scene:
+    """``scene`` with ``factor`` (one of ``FACTORS``) set to another value drawn from ``rng``."""
+    values = [v for v in FACTORS[factor] if v != getattr(scene, factor)]
+    return dataclasses.replace(scene, **{factor: values[int(rng.integers(len(values)))]})
+
+
 def caption(scene: Scene, rng: np.random.Generator | int) -> str:
     """A sentence describing ``scene``: a random template and synonyms drawn from ``rng``."""
     g = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
@@ -335,9 +341,7 @@ class ShapesDataset(ImageDataset):
         me = self._scenes[j]
         rng = item_rng(j, epoch, seed, stream=3)
         if self.params.wrong == "swap":
-            factor = SWAP_FACTORS[int(rng.integers(len(SWAP_FACTORS)))]
-            values = [v for v in FACTORS[factor] if v != getattr(me, factor)]
-            return caption(dataclasses.replace(me, **{factor: values[int(rng.integers(len(values)))]}), rng)
+            return caption(swap_factor(me, SWAP_FACTORS[int(rng.integers(len(SWAP_FACTORS)))], rng), rng)
         for _ in range(64):
             other = self._scenes[int(rng.integers(len(self._scenes)))]
             if (other.shape, other.colour) != (me.shape, me.colour):

@@ -15,6 +15,7 @@ checkpoints, resume, Ctrl-C and non-finite losses. It reads the method's declara
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import math
 import signal
@@ -23,7 +24,7 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Literal, Mapping
+from typing import Any, Callable, Iterator, Literal, Mapping
 
 import torch
 import yaml
@@ -178,6 +179,19 @@ def _import_methods() -> None:
     except ModuleNotFoundError as e:
         if e.name != "ganas.gan":
             raise
+
+
+@contextlib.contextmanager
+def _first_step_quiet(first: bool) -> Iterator[None]:
+    """On a run's first step, silence PyTorch's "lr_scheduler.step() before optimizer.step()"
+    warning (it checks only a scheduler's first step): a method that steps an optimizer
+    every k-th step only (StarGAN's G, n_critic) still counts its decay in trainer steps."""
+    if not first:
+        yield
+        return
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Detected call of `lr_scheduler.step", category=UserWarning)
+        yield
 
 
 class Trainer:
@@ -360,12 +374,7 @@ class Trainer:
                 out = method.train_step(batch, ctx)
                 lrs = learning_rates(method.optimizers)  # the lr this step used
                 if method.schedule == "step" or plan.ends_epoch(step):
-                    with warnings.catch_warnings():
-                        # a method that steps an optimizer every k-th step only (StarGAN's G,
-                        # n_critic) still counts its decay in trainer steps: PyTorch's warning
-                        # that the scheduler stepped before that optimizer did is expected
-                        warnings.filterwarnings("ignore", message="Detected call of `lr_scheduler.step",
-                                                category=UserWarning)
+                    with _first_step_quiet(step == start + 1):
                         for sched in method.schedulers.values():
                             sched.step()
                 losses = _finite_losses(out, step, self._last_ckpt, ddp)

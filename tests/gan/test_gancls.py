@@ -305,6 +305,23 @@ def test_factor_classifier_is_cached_by_data_size_and_recipe(tmp_path, monkeypat
     assert len(fits) == 3 and len(list(tmp_path.glob("*.pt"))) == 3
 
 
+def test_factor_classifier_is_shared_by_caption_only_options(tmp_path, monkeypatch) -> None:
+    """``wrong=swap`` changes the captions, not the images: no second fit."""
+    import ganas.gan.gancls as gc
+    import ganas.metrics.classifier as mc
+
+    assert gc.factor_classifier_spec("shapes?task=captions&wrong=swap&n=9") == "shapes?task=captions&n=9"
+    assert gc.factor_classifier_spec("captions:/data/wrong=x") == "captions:/data/wrong=x"
+    fits: list[int] = []
+    monkeypatch.setattr(mc, "fit_classifier_on", _counting(fits, mc.fit_classifier_on))
+    cc = mc.ClassifierConfig(**{**TINY_CLASSIFIER, "epochs": 1})
+    gc.fit_factor_classifier(EVAL_SPEC, 16, 3, train_n=32, classifier=cc, cache_dir=tmp_path)
+    gc.fit_factor_classifier(EVAL_SPEC + "&wrong=swap", 16, 3, train_n=32, classifier=cc, cache_dir=tmp_path)
+    assert len(fits) == 1
+    gc.fit_factor_classifier("shapes?task=captions&n=128", 16, 3, train_n=32, classifier=cc, cache_dir=tmp_path)
+    assert len(fits) == 2  # other images: another fit
+
+
 def _counting(calls: list, fn):
     def wrapped(*args, **kwargs):
         calls.append(1)

@@ -626,6 +626,22 @@ FACTOR_TRAIN_N = 10000
 #: the factor classifier's cache: ``$GANAS_CACHE/factor_classifiers`` (bump the version
 #: when the network, the joint label or the file layout changes; old files then miss)
 FACTOR_FORMAT, FACTOR_VERSION, FACTOR_KIND = "ganas-gancls-factor-classifier", 1, "factor_classifiers"
+#: options of the built-in caption task that change the captions but neither the images
+#: nor their factors (what the factor classifier reads): dropped from its spec, so a run
+#: trained with ``wrong=swap`` shares the plain spec's fitted classifier
+CAPTION_ONLY_OPTIONS: tuple[str, ...] = ("wrong",)
+
+
+def factor_classifier_spec(data_spec: str) -> str:
+    """``data_spec`` without the options of ``CAPTION_ONLY_OPTIONS`` (``shapes`` only):
+    ``shapes?task=captions&wrong=swap`` -> ``shapes?task=captions``."""
+    from ..data.spec import parse_spec
+
+    spec = parse_spec(data_spec)
+    if spec.name != "shapes" or not set(spec.params) & set(CAPTION_ONLY_OPTIONS):
+        return data_spec
+    return str(dataclasses.replace(spec, params={k: v for k, v in spec.params.items()
+                                                 if k not in CAPTION_ONLY_OPTIONS}))
 
 
 def fit_factor_classifier(data_spec: str, image_size: int, channels: int, *, train_n: int = FACTOR_TRAIN_N,
@@ -638,7 +654,8 @@ def fit_factor_classifier(data_spec: str, image_size: int, channels: int, *, tra
     Cached (``cache=True``): under ``cache_dir``, else ``$GANAS_CACHE/factor_classifiers``,
     keyed on the train split's contents (``dataset_fingerprint``), the size, ``train_n``,
     ``seed`` and the recipe, so a second ``ganas eval`` (or ``--eval-every``) of a run on
-    the same data loads it instead of fitting it again (minutes on a CPU)."""
+    the same data loads it instead of fitting it again (minutes on a CPU). Options that
+    change only the captions (``factor_classifier_spec``) are not part of the key."""
     from ..data import make_dataset
     from ..data.base import DataOptions
     from ..data.shapes import COLOURS, SHAPES
@@ -646,6 +663,7 @@ def fit_factor_classifier(data_spec: str, image_size: int, channels: int, *, tra
     from ..metrics.classifier import ClassifierConfig, SmallClassifier, fit_classifier_on
 
     cfg = classifier if classifier is not None else ClassifierConfig(**FACTOR_CLASSIFIER, seed=seed)
+    data_spec = factor_classifier_spec(data_spec)  # one classifier for every caption variant
     n_classes = len(SHAPES) * len(COLOURS)
     dev = torch.device(device)
 

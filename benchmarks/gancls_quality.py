@@ -16,7 +16,9 @@ size), blurred, and with the colour channels rotated (``measure_check``).
 classifier (``fit_factor_classifier``'s recipe, cached; ``--classifier-blur`` /
 ``--classifier-noise`` change its augmentation), one JSON line per checkpoint: the
 training curve of a CLI run, with ``d_matching``: D's check of each factor against the
-text (right captions against captions with one factor changed, on real images).
+text (right captions against captions with one factor changed, on real images), and
+``encoder_matching``: the same check for the text and image encoders, with the distance
+between the right and the changed caption's conditioning vectors.
 
 ``--grid PATH``: also write a sample grid of the trained G (one row per caption of
 ``GRID_CAPTIONS``, the same z per column; ``ganas.workflows.text.sample_text``).
@@ -69,12 +71,10 @@ def measure_check(factor_model: torch.nn.Module, spec: str, image_size: int, n: 
     return out
 
 
-@torch.no_grad()
-def d_matching(method: GANCLS, image_size: int, n: int = 500) -> dict[str, float]:
-    """How well D tells right text from text with one factor changed, on ``n`` real test
-    images: per factor of ``SWAP_FACTORS``, the fraction of images whose caption D scores
-    above the same scene's caption with that factor set to another value (0.5: D ignores
-    the factor; 1.0: it always notices). G learns a factor only as well as D checks it."""
+def _swap_pairs(image_size: int, n: int) -> tuple[torch.Tensor, list[str], dict[str, list[str]]]:
+    """``n`` real test images (n, C, H, W), their captions, and per factor of
+    ``SWAP_FACTORS`` the same captions (same template and words) with that factor set to
+    another value."""
     import numpy as np
 
     from ganas.data.shapes import SWAP_FACTORS, caption, swap_factor
@@ -83,17 +83,51 @@ def d_matching(method: GANCLS, image_size: int, n: int = 500) -> dict[str, float
     x = torch.stack([ds[i]["image"] for i in range(len(ds))])  # (n, C, H, W)
     scenes = [ds.scene(i) for i in range(len(ds))]
     rng = np.random.default_rng(0)
+    right = [caption(sc, np.random.default_rng(i)) for i, sc in enumerate(scenes)]
+    return x, right, {f: [caption(swap_factor(sc, f, rng), np.random.default_rng(i)) for i, sc in enumerate(scenes)]
+                      for f in SWAP_FACTORS}
+
+
+@torch.no_grad()
+def d_matching(method: GANCLS, image_size: int, n: int = 500) -> dict[str, float]:
+    """How well D tells right text from text with one factor changed, on ``n`` real test
+    images: per factor of ``SWAP_FACTORS``, the fraction of images whose caption D scores
+    above the same scene's caption with that factor set to another value (0.5: D ignores
+    the factor; 1.0: it always notices). G learns a factor only as well as D checks it."""
+    x, right, swapped = _swap_pairs(image_size, n)
 
     def score(texts: list[str]) -> torch.Tensor:
         return torch.cat([method.D(x[i:i + 250], method.embed_text(texts[i:i + 250])) for i in range(0, n, 250)])
 
-    right = score([caption(sc, np.random.default_rng(i)) for i, sc in enumerate(scenes)])  # (n,)
-    out = {}
-    for f in SWAP_FACTORS:
-        # the same template and words as the right caption but for the one factor
-        swapped = [caption(swap_factor(sc, f, rng), np.random.default_rng(i)) for i, sc in enumerate(scenes)]
-        out[f] = round(float((right > score(swapped)).float().mean()), 3)
-    return out
+    s_right = score(right)  # (n,)
+    return {f: round(float((s_right > score(t)).float().mean()), 3) for f, t in swapped.items()}
+
+
+@torch.no_grad()
+def encoder_matching(method: GANCLS, image_size: int, n: int = 500) -> dict[str, float] | None:
+    """The same check for the trained encoders (cosine of ``E_image`` against ``E_text``),
+    and per factor the mean distance between the conditioning vectors of the right and the
+    swapped caption (``embed_text``; its vectors have norm sqrt(embed_dim)): what G and D
+    receive of each factor. None without an image encoder (precomputed embeddings)."""
+    import torch.nn.functional as F
+
+    if method.E_image is None:
+        return None
+    x, right, swapped = _swap_pairs(image_size, n)
+    was_training = method.E_image.training
+    method.E_image.eval()
+    try:
+        img = F.normalize(method.E_image(x), dim=1)  # (n, E)
+        s_right = (img * F.normalize(method._encode(right), dim=1)).sum(1)  # (n,)
+        e_right = method.embed_text(right)  # (n, embed_dim)
+        out = {}
+        for f, t in swapped.items():
+            s = (img * F.normalize(method._encode(t), dim=1)).sum(1)
+            out[f] = round(float((s_right > s).float().mean()), 3)
+            out[f"{f}_embedding_distance"] = round(float((e_right - method.embed_text(t)).norm(dim=1).mean()), 2)
+        return out
+    finally:
+        method.E_image.train(was_training)
 
 
 def evaluate_run(args: argparse.Namespace, clf_kw: dict) -> None:
@@ -115,6 +149,7 @@ def evaluate_run(args: argparse.Namespace, clf_kw: dict) -> None:
         t0 = time.process_time()
         res = evaluate_text(m, spec, n=args.n_eval, candidates=100, factor_model=factor_model)
         res["d_matching"] = d_matching(m, m.config.image_size, min(args.n_eval, 500))
+        res["encoder_matching"] = encoder_matching(m, m.config.image_size, min(args.n_eval, 500))
         print(json.dumps({"checkpoint": str(f), "step": int(payload.get("step", -1)),
                           "eval_cpu_s": round(time.process_time() - t0, 1), **res}), flush=True)
 

@@ -27,6 +27,7 @@ between the right and the changed caption's conditioning vectors.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import time
 
@@ -71,10 +72,12 @@ def measure_check(factor_model: torch.nn.Module, spec: str, image_size: int, n: 
     return out
 
 
+@functools.lru_cache(maxsize=2)
 def _swap_pairs(image_size: int, n: int) -> tuple[torch.Tensor, list[str], dict[str, list[str]]]:
     """``n`` real test images (n, C, H, W), their captions, and per factor of
     ``SWAP_FACTORS`` the same captions (same template and words) with that factor set to
-    another value."""
+    another value. Cached: ``evaluate_run`` asks for the same pairs at every checkpoint,
+    for D and for the encoders (callers only read them)."""
     import numpy as np
 
     from ganas.data.shapes import SWAP_FACTORS, caption, swap_factor
@@ -111,6 +114,8 @@ def encoder_matching(method: GANCLS, image_size: int, n: int = 500) -> dict[str,
     receive of each factor. None without an image encoder (precomputed embeddings)."""
     import torch.nn.functional as F
 
+    from ganas.nets.text_encoder import scaled_embedding
+
     if method.E_image is None:
         return None
     x, right, swapped = _swap_pairs(image_size, n)
@@ -118,13 +123,14 @@ def encoder_matching(method: GANCLS, image_size: int, n: int = 500) -> dict[str,
     method.E_image.eval()
     try:
         img = F.normalize(method.E_image(x), dim=1)  # (n, E)
-        s_right = (img * F.normalize(method._encode(right), dim=1)).sum(1)  # (n,)
-        e_right = method.embed_text(right)  # (n, embed_dim)
+        t_right = method._encode(right)  # (n, E); embed_text is scaled_embedding of it
+        s_right = (img * F.normalize(t_right, dim=1)).sum(1)  # (n,)
         out = {}
         for f, t in swapped.items():
-            s = (img * F.normalize(method._encode(t), dim=1)).sum(1)
-            out[f] = round(float((s_right > s).float().mean()), 3)
-            out[f"{f}_embedding_distance"] = round(float((e_right - method.embed_text(t)).norm(dim=1).mean()), 2)
+            t_swap = method._encode(t)  # (n, E)
+            out[f] = round(float((s_right > (img * F.normalize(t_swap, dim=1)).sum(1)).float().mean()), 3)
+            dist = (scaled_embedding(t_right) - scaled_embedding(t_swap)).norm(dim=1)  # (n,)
+            out[f"{f}_embedding_distance"] = round(float(dist.mean()), 2)
         return out
     finally:
         method.E_image.train(was_training)

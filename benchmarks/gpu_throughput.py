@@ -32,6 +32,7 @@ from _paired import paired_ratios, timed  # noqa: E402  (one place for the alter
 from ganas.gan import create_method  # noqa: E402
 from ganas.gan.base import StepContext, TrainPlan  # noqa: E402
 from ganas.train.config import autocast_factory  # noqa: E402
+from ganas.train.trainer import batch_to_device  # noqa: E402
 
 #: method -> (the paper's setting: config overrides, batch size). DCGAN 64 px, batch 128
 #: (Radford et al. 2016); pix2pix and CycleGAN 256 px, batch 1 (Isola et al. 2017, Zhu et
@@ -56,25 +57,14 @@ QUICK: dict[str, dict[str, Any]] = {
 VARIANTS = ("fp32/contiguous", "fp32/channels_last", "bf16/contiguous", "bf16/channels_last")
 
 
-def _to(batch: dict[str, Any], device: torch.device, fmt: torch.memory_format) -> dict[str, Any]:
-    out = {}
-    for k, v in batch.items():
-        if isinstance(v, torch.Tensor):
-            v = v.to(device)
-            if v.dim() == 4:
-                v = v.contiguous(memory_format=fmt)  # (B, C, H, W)
-        out[k] = v
-    return out
-
-
-def _step_fn(name: str, overrides: dict[str, Any], variant: str, device: torch.device) -> tuple[Callable[[], None], int]:
+def _step_fn(name: str, overrides: dict[str, Any], variant: str, device: torch.device) -> tuple[Callable[[], None], Any]:
     precision, layout = variant.split("/")
     fmt = torch.channels_last if layout == "channels_last" else torch.contiguous_format
     torch.manual_seed(0)
     m = create_method(name, overrides)
     m.to(device, memory_format=fmt)
     m.configure_optimizers(TrainPlan(steps_per_epoch=10**6, total_steps=10**6))
-    batch = _to(m.example_batch(m.config.batch_size), device, fmt)
+    batch = batch_to_device(m.example_batch(m.config.batch_size), device, fmt)
     autocast = autocast_factory(precision, device)
     state = {"step": 0}
 
@@ -84,7 +74,7 @@ def _step_fn(name: str, overrides: dict[str, Any], variant: str, device: torch.d
                           total_steps=10**6)
         m.train_step(batch, ctx)
 
-    return step, m.config.batch_size
+    return step, m.config
 
 
 def _synced(fn: Callable[[], tuple[float, float]], device: torch.device) -> Callable[[], tuple[float, float]]:
@@ -105,7 +95,9 @@ def measure(name: str, overrides: dict[str, Any], device: torch.device, rounds: 
             warmup: int) -> dict[str, Any]:
     fns, peaks, batch = {}, {}, 1
     for v in VARIANTS:
-        step, batch = _step_fn(name, overrides, v, device)
+        step, cfg = _step_fn(name, overrides, v, device)
+        batch, cycle = cfg.batch_size, getattr(cfg, "n_critic", 1)  # StarGAN: whole D/G cycles
+        steps = max(cycle, steps - steps % cycle)
         for _ in range(warmup):
             step()
         if device.type == "cuda":
@@ -140,8 +132,7 @@ def main() -> None:
     rows = []
     for name in args.methods:
         overrides = (QUICK if args.quick else PAPER)[name]
-        steps = args.steps - args.steps % 5 if name == "stargan" else args.steps  # whole n_critic cycles
-        row = measure(name, overrides, device, args.rounds, max(steps, 5 if name == "stargan" else 1), args.warmup)
+        row = measure(name, overrides, device, args.rounds, args.steps, args.warmup)
         row["device"] = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
         row["torch"] = torch.__version__
         print(json.dumps(row), flush=True)

@@ -103,6 +103,20 @@ class LossWindow:
         self.sums, self.counts = {}, {}
 
 
+def batch_to_device(batch: Mapping[str, Any], device: torch.device,
+                    memory_format: torch.memory_format = torch.contiguous_format) -> dict[str, Any]:
+    """A batch dict on ``device``: tensors moved (non-blocking), float images (4-d) in
+    ``memory_format``; other fields (captions, file names) as they are."""
+    out = {}
+    for k, v in batch.items():
+        if isinstance(v, torch.Tensor):
+            v = v.to(device, non_blocking=True)
+            if v.dim() == 4 and v.is_floating_point():
+                v = v.contiguous(memory_format=memory_format)  # (B, C, H, W)
+        out[k] = v
+    return out
+
+
 def learning_rates(optimizers: Mapping[str, torch.optim.Optimizer]) -> dict[str, float]:
     """The current lr of each optimizer (``G``; ``G.1``... for further param groups)."""
     out: dict[str, float] = {}
@@ -414,14 +428,7 @@ class Trainer:
     def _to_device(self, batch: Any) -> Any:
         if not isinstance(batch, Mapping):
             raise ConfigError(f"the dataset must yield dicts (ganas.data contract), got {type(batch).__name__}")
-        out = {}
-        for k, v in batch.items():
-            if isinstance(v, torch.Tensor):
-                v = v.to(self.device, non_blocking=True)
-                if v.dim() == 4 and v.is_floating_point():
-                    v = v.contiguous(memory_format=self.memory_format)  # (B, C, H, W)
-            out[k] = v
-        return out
+        return batch_to_device(batch, self.device, self.memory_format)
 
     def _visuals(self, step: int) -> None:
         # fixed inputs and noise; the global RNGs are restored afterwards, so visuals

@@ -150,6 +150,9 @@ def _print_text_eval(res: dict[str, Any]) -> None:
         for f, v in cc.items():
             real = f" (factor classifier on real test images: {acc[f]:.3f})" if f in acc else ""
             print(f"caption consistency, {f}: {v:.3f}{real}")
+    for size, r in (res.get("by_size") or {}).items():
+        parts = ", ".join(f"{f} {v:.3f} (real {r['real'][f]:.3f})" for f, v in r["generated"].items())
+        print(f"  {size} ({r['n']} captions): {parts}")
     if res.get("fd") is not None:
         print(f"fd: {res['fd']:.3f} ({res.get('fd_features')})")
     if res.get("r_precision") is not None:

@@ -353,6 +353,11 @@ def test_evaluate_text_a_perfect_generator_scores_as_the_real_images(monkeypatch
     out = _eval(m, factor_model)
     assert pos[0] == 24 and out["n"] == 24
     assert out["caption_consistency"] == out["classifier_accuracy"]
+    by_size = out["by_size"]  # the same split by the size each caption names
+    assert set(by_size) <= {"small", "medium", "large"} and sum(r["n"] for r in by_size.values()) == 24
+    assert all(r["generated"] == r["real"] for r in by_size.values())
+    for f in ("shape", "colour"):  # the overall figure is the n-weighted mean of the sizes'
+        assert sum(r["n"] * r["generated"][f] for r in by_size.values()) / 24 == pytest.approx(out["caption_consistency"][f])
     assert out["classifier_accuracy"]["colour"] > 0.5  # a classifier that sees colours (chance 1/7)
     assert out["fd"] == pytest.approx(0.0, abs=1e-4)
     assert out["r_precision"] == out["r_precision_real"] and 0 <= out["r_precision"] <= 1

@@ -36,7 +36,8 @@ import torch
 from ganas.data import make_dataset
 from ganas.data.base import DataOptions
 from ganas.gan.base import StepContext
-from ganas.gan.gancls import FACTOR_CLASSIFIER, GANCLS, GANCLSConfig, evaluate_text, fit_factor_classifier
+from ganas.gan.gancls import GANCLS, GANCLSConfig
+from ganas.metrics.text import FACTOR_CLASSIFIER, evaluate_text, fit_factor_classifier
 from ganas.images import save_grid
 from ganas.metrics.classifier import ClassifierConfig
 from ganas.workflows.text import sample_text
@@ -57,11 +58,11 @@ def measure_check(factor_model: torch.nn.Module, spec: str, image_size: int, n: 
     are (the ceiling of caption consistency), blurred (sigma 1 px: an imperfect but right
     generator should keep most of it) and with the colour channels rotated (RGB -> GBR:
     wrong colours must score far lower)."""
-    from ganas.gan.gancls import CONSISTENCY_FACTORS, _read, predict_factors
+    from ganas.metrics.text import CONSISTENCY_FACTORS, predict_factors, read_items
     from ganas.data.shapes import FACTOR_NAMES
     from ganas.metrics.classifier import from_pixels, gaussian_blur
 
-    test = _read(spec, "test", image_size, 3, n, 1)
+    test = read_items(spec, "test", image_size, 3, n, 1)
     x = from_pixels(test["image"])  # (n, 3, H, W)
     truth = test["factors"][:, [FACTOR_NAMES.index(f) for f in CONSISTENCY_FACTORS]]  # (n, 2)
     variants = {"real": x, "blurred_sigma1": gaussian_blur(x, torch.ones(len(x))), "colours_rotated": x[:, [1, 2, 0]]}

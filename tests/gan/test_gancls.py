@@ -262,7 +262,7 @@ def test_trainer_on_the_builtin_caption_task(tmp_path: Path) -> None:
 
 
 def test_r_precision_by_hand() -> None:
-    from ganas.gan.gancls import r_precision
+    from ganas.metrics.text import r_precision
 
     img = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
     txt = torch.tensor([[2.0, 0.1], [0.0, 3.0], [1.0, -1.0], [1.0, 0.9]])
@@ -280,18 +280,18 @@ TINY_CLASSIFIER = dict(width=8, feature_dim=16, epochs=8, batch_size=32, input_s
 
 @pytest.fixture(scope="module")
 def factor_model() -> torch.nn.Module:
-    from ganas.gan.gancls import fit_factor_classifier
+    from ganas.metrics.text import fit_factor_classifier
     from ganas.metrics.classifier import ClassifierConfig
 
     return fit_factor_classifier(EVAL_SPEC, 16, 3, train_n=256, classifier=ClassifierConfig(**TINY_CLASSIFIER))
 
 
 def test_factor_classifier_is_cached_by_data_size_and_recipe(tmp_path, monkeypatch) -> None:
-    import ganas.gan.gancls as gc
+    import ganas.metrics.text as gc
     import ganas.metrics.classifier as mc
 
     fits: list[int] = []
-    monkeypatch.setattr(mc, "fit_classifier_on", _counting(fits, mc.fit_classifier_on))
+    monkeypatch.setattr(gc, "fit_classifier_on", _counting(fits, mc.fit_classifier_on))
     ClassifierConfig = mc.ClassifierConfig
     cc = ClassifierConfig(**{**TINY_CLASSIFIER, "epochs": 1})
     a = gc.fit_factor_classifier(EVAL_SPEC, 16, 3, train_n=64, classifier=cc, cache_dir=tmp_path)
@@ -307,13 +307,13 @@ def test_factor_classifier_is_cached_by_data_size_and_recipe(tmp_path, monkeypat
 
 def test_factor_classifier_is_shared_by_caption_only_options(tmp_path, monkeypatch) -> None:
     """``wrong=swap`` changes the captions, not the images: no second fit."""
-    import ganas.gan.gancls as gc
+    import ganas.metrics.text as gc
     import ganas.metrics.classifier as mc
 
     assert gc.factor_classifier_spec("shapes?task=captions&wrong=swap&n=9") == "shapes?task=captions&n=9"
     assert gc.factor_classifier_spec("captions:/data/wrong=x") == "captions:/data/wrong=x"
     fits: list[int] = []
-    monkeypatch.setattr(mc, "fit_classifier_on", _counting(fits, mc.fit_classifier_on))
+    monkeypatch.setattr(gc, "fit_classifier_on", _counting(fits, mc.fit_classifier_on))
     cc = mc.ClassifierConfig(**{**TINY_CLASSIFIER, "epochs": 1})
     gc.fit_factor_classifier(EVAL_SPEC, 16, 3, train_n=32, classifier=cc, cache_dir=tmp_path)
     gc.fit_factor_classifier(EVAL_SPEC + "&wrong=swap", 16, 3, train_n=32, classifier=cc, cache_dir=tmp_path)
@@ -330,18 +330,18 @@ def _counting(calls: list, fn):
 
 
 def _eval(m: GANCLS, factor_model: torch.nn.Module, candidates: int = 5) -> dict:
-    from ganas.gan.gancls import evaluate_text
+    from ganas.metrics.text import evaluate_text
 
     return evaluate_text(m, EVAL_SPEC, n=24, candidates=candidates, batch=10, factor_model=factor_model)
 
 
 def test_evaluate_text_a_perfect_generator_scores_as_the_real_images(monkeypatch: pytest.MonkeyPatch,
                                                                      factor_model: torch.nn.Module) -> None:
-    from ganas.gan.gancls import _read
+    from ganas.metrics.text import read_items
     from ganas.metrics.classifier import from_pixels
 
     m = tiny()
-    real = from_pixels(_read(EVAL_SPEC, "test", 16, 3, 24, 1)["image"])  # the order evaluate_text reads
+    real = from_pixels(read_items(EVAL_SPEC, "test", 16, 3, 24, 1)["image"])  # the order evaluate_text reads
     pos = [0]
 
     def copy_real(texts, z):  # "generates" the real test image of each caption
@@ -373,12 +373,12 @@ def test_evaluate_text_on_a_generator(factor_model: torch.nn.Module) -> None:
     assert out["caption_consistency"]["colour"] < out["classifier_accuracy"]["colour"]
     assert out["fd"] > 1e-2 and 0 <= out["r_precision"] <= 1
     with pytest.raises(DataError, match="factors"):
-        from ganas.gan.gancls import evaluate_text
+        from ganas.metrics.text import evaluate_text
         evaluate_text(m, "shapes?n=16", n=4, train_n=8)
 
 
 def test_fitting_candidates_by_hand() -> None:
-    from ganas.gan.gancls import fitting_candidates
+    from ganas.metrics.text import fitting_candidates
 
     keys = torch.tensor([0, 0, 1, 2, 2, 2])  # item 3 (key 2) has 3 mismatching items, the fewest
     assert fitting_candidates(keys, 100) == 4 and fitting_candidates(keys, 3) == 3
@@ -397,7 +397,7 @@ def test_evaluate_text_fits_the_candidates_to_a_small_test_split(factor_model: t
 def test_text_retrieval_on_data_without_factors(tmp_path: Path) -> None:
     """User caption data: items keyed by class; precomputed embeddings have no image
     encoder, so no R-precision."""
-    from ganas.gan.gancls import text_retrieval
+    from ganas.metrics.text import text_retrieval
 
     m = tiny()
     m.vocab.add(["a red square", "a blue circle"])
@@ -415,11 +415,11 @@ def test_evaluate_text_wrong_colours_score_below_the_real_images(monkeypatch: py
                                                                 factor_model: torch.nn.Module) -> None:
     """A degraded generator -- the real test image of each caption with its colour channels
     rotated (red -> green...) -- must score clearly lower colour consistency."""
-    from ganas.gan.gancls import _read
+    from ganas.metrics.text import read_items
     from ganas.metrics.classifier import from_pixels
 
     m = tiny()
-    real = from_pixels(_read(EVAL_SPEC, "test", 16, 3, 24, 1)["image"])
+    real = from_pixels(read_items(EVAL_SPEC, "test", 16, 3, 24, 1)["image"])
     pos = [0]
 
     def rotated(texts, z):

@@ -32,7 +32,6 @@ later needs the file at the same path.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -261,15 +260,18 @@ class GANCLS(GANMethod):
             params = list(self.E_text.parameters()) + list(self.E_image.parameters())
             self.optimizers["E"] = torch.optim.Adam(params, lr=c.encoder_lr)
 
-    def _device(self) -> torch.device:
+    @property
+    def device(self) -> torch.device:
+        """The device of the method's networks."""
         return next(self.G.parameters()).device
 
     # -- text ------------------------------------------------------------------------
-    def _encode(self, texts: Sequence[str]) -> torch.Tensor:
-        """Raw encoder features (B, E) (with gradients)."""
+    def encode_text(self, texts: Sequence[str]) -> torch.Tensor:
+        """The trained text encoder's raw features (B, E) (with gradients; ``embed_text``
+        is their ``scaled_embedding``); the space ``E_image`` is trained into."""
         assert self.E_text is not None
         ids, lengths = self.vocab.encode(list(texts), self.config.max_words)  # (B, L), (B,)
-        return self.E_text(ids.to(self._device()), lengths)
+        return self.E_text(ids.to(self.device), lengths)
 
     @torch.no_grad()
     def embed_text(self, texts: Sequence[str]) -> torch.Tensor:
@@ -284,8 +286,8 @@ class GANCLS(GANMethod):
                 raise DataError(f"embeddings={self.config.embeddings!r} has no vector for caption {missing[0]!r}"
                                 f" ({len(missing)} of {len(texts)} missing)")
             rows = torch.tensor([self._rows[_key(t)] for t in texts])
-            return self._table[rows].to(self._device())
-        return scaled_embedding(self._encode(texts))
+            return self._table[rows].to(self.device)
+        return scaled_embedding(self.encode_text(texts))
 
     def encoder_step(self, images: torch.Tensor, captions: Sequence[str]) -> torch.Tensor:
         """One contrastive update of the encoders on matching (image, caption) pairs; grows
@@ -296,7 +298,7 @@ class GANCLS(GANMethod):
         opt.zero_grad(set_to_none=True)
         # NOTE: the encoders run in float32 outside autocast (a packed GRU under CPU bf16
         # autocast is not supported everywhere; they are small beside G and D).
-        loss = contrastive_loss(self._encode(captions), self.E_image(images.float()), self.config.temperature)
+        loss = contrastive_loss(self.encode_text(captions), self.E_image(images.float()), self.config.temperature)
         loss.backward()
         opt.step()
         return loss.detach()
@@ -389,7 +391,7 @@ class GANCLS(GANMethod):
     def generate_from_embedding(self, embedding: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         """G(z, t): embedding (n, E), z (n, nz) or (n, nz, 1, 1) -> (n, C, H, W) in [-1, 1]
         (G in its current mode, BatchNorm running statistics untouched)."""
-        device = self._device()
+        device = self.device
         with preserved_bn_stats(self.G):
             return self.G(z.to(device), embedding.to(device))
 
@@ -463,7 +465,7 @@ class GANCLS(GANMethod):
         from ..data.shapes import caption, scene_for
 
         c = self.config
-        device = self._device()
+        device = self.device
         image = torch.rand(batch_size, c.channels, c.image_size, c.image_size, device=device) * 2 - 1
         rng = np.random.default_rng(0)
         caps = [caption(scene_for(i), rng) for i in range(2 * batch_size)]
@@ -479,292 +481,3 @@ class GANCLS(GANMethod):
             out["E_text"] = {"params": count_params(self.E_text), "output_shape": [c.embed_dim]}
             out["E_image"] = {"params": count_params(self.E_image), "output_shape": [c.embed_dim]}
         return out
-
-
-# -- evaluation (``evaluation = "text"``) ------------------------------------------------
-#: the factors a built-in caption names that the caption-consistency score checks
-#: (indices into the items' ``"factors"``: ganas.data.shapes.FACTOR_NAMES)
-CONSISTENCY_FACTORS: tuple[str, ...] = ("shape", "colour")
-
-
-def r_precision(image_feats: torch.Tensor, text_feats: torch.Tensor, candidates: torch.Tensor) -> float:
-    """Image-to-text R-precision with R = 1 (AttnGAN's protocol, Xu et al. 2018).
-
-    ``image_feats`` (N, E), ``text_feats`` (M, E); ``candidates`` (N, K) int64 rows of
-    ``text_feats`` for each image, column 0 its own caption. The share of images whose
-    own caption has the highest cosine similarity among its K candidates (ties count as
-    misses)."""
-    v = F.normalize(image_feats.float(), dim=1)  # (N, E)
-    t = F.normalize(text_feats.float(), dim=1)[candidates]  # (N, K, E)
-    s = torch.einsum("ne,nke->nk", v, t)  # (N, K)
-    return float((s[:, 0] > s[:, 1:].max(dim=1).values).float().mean())
-
-
-def _candidates(keys: torch.Tensor, k: int, gen: torch.Generator) -> torch.Tensor:
-    """(N, K) caption indices: column 0 = i, then K-1 captions of items whose key (the
-    (shape, colour) pair, or the class) differs from item i's, drawn without replacement."""
-    n = keys.numel()
-    rows = []
-    for i in range(n):
-        others = torch.nonzero(keys != keys[i]).reshape(-1)
-        if others.numel() < k - 1:
-            raise DataError(f"R-precision: item {i} has {others.numel()} mismatching captions, fewer than "
-                            f"candidates - 1 = {k - 1}; evaluate on more items or fewer candidates")
-        pick = others[torch.randperm(others.numel(), generator=gen)[: k - 1]]
-        rows.append(torch.cat([torch.tensor([i]), pick]))
-    return torch.stack(rows)  # (N, K)
-
-
-def fitting_candidates(keys: torch.Tensor, k: int) -> int:
-    """``k`` or fewer: 1 + the fewest mismatching captions any item has (keys (N,)), so
-    every item gets the same number of candidates; 1 when some item has none."""
-    fewest = min(int((keys != keys[i]).sum()) for i in range(keys.numel()))
-    return max(1, min(k, fewest + 1))
-
-
-def _read(spec: str, split: str, image_size: int, channels: int, limit: int, seed: int,
-          factors: bool = True) -> dict[str, Any]:
-    """Up to ``limit`` items of ``split`` (a seeded choice): uint8 images (N, C, H, W),
-    captions (N), factors (N, F) (None with ``factors=False``) and labels (N,) (the
-    item's ``label``, -1 where it has none)."""
-    from ..data import make_dataset
-    from ..data.base import DataOptions
-    from ..metrics.classifier import to_pixels
-
-    ds = make_dataset(spec, split, DataOptions(image_size=image_size, channels=channels, flip=False))
-    order = torch.randperm(len(ds), generator=torch.Generator().manual_seed(seed))[:limit].tolist()
-    images, captions, facs, labels = [], [], [], []
-    for i in order:
-        item = ds[i]
-        if "caption" not in item or (factors and "factors" not in item):
-            raise DataError(f"evaluate_text: {spec!r} yields no 'factors'/'caption' (it has {', '.join(item)}); "
-                            "caption consistency needs the built-in task shapes?task=captions")
-        images.append(to_pixels(item["image"]))
-        captions.append(item["caption"])
-        if factors:
-            facs.append(item["factors"])
-        labels.append(int(item["label"]) if "label" in item else -1)
-    return {"image": torch.stack(images), "caption": captions,
-            "factors": torch.stack(facs) if factors else None, "label": torch.tensor(labels)}
-
-
-@torch.no_grad()
-def text_retrieval(method: GANCLS, fake: torch.Tensor, real: torch.Tensor, captions: Sequence[str],
-                   keys: torch.Tensor, candidates: int = 100, batch: int = 250, seed: int = 0) -> dict[str, Any]:
-    """Image-to-text R-precision (R = 1) of generated ``fake`` (N, C, H, W) in [-1, 1] and
-    of ``real`` (N, C, H, W) uint8 images of ``captions`` (N) with the method's trained
-    encoders (``E_image`` against ``E_text``): each image's own caption among
-    ``candidates - 1`` captions of items of another ``keys`` (N,) value (fewer when some
-    item has fewer mismatching ones: ``fitting_candidates``; the number used is returned).
-    ``{"r_precision": None, ...}`` without an image encoder (precomputed embeddings) or
-    without two keys."""
-    from ..metrics.classifier import from_pixels
-
-    k = fitting_candidates(keys, candidates)
-    out: dict[str, Any] = {"r_precision": None, "r_precision_real": None, "candidates": k}
-    if method.E_image is None or k < 2:
-        return out
-    cand = _candidates(keys, k, torch.Generator().manual_seed(seed + 2))  # (N, K)
-    was_training = method.E_image.training
-    method.E_image.eval()  # BatchNorm running statistics of the encoder phase
-    try:
-        text_feats = torch.cat([method._encode(captions[i: i + batch]).cpu()
-                                for i in range(0, len(captions), batch)])  # (N, E)
-
-        def image_feats(x: torch.Tensor) -> torch.Tensor:  # (N, C, H, W) -> (N, E)
-            assert method.E_image is not None
-            return torch.cat([method.E_image(
-                (from_pixels(x[i: i + batch]) if x.dtype == torch.uint8 else x[i: i + batch]).to(method._device())
-            ).cpu() for i in range(0, x.size(0), batch)])
-
-        out["r_precision"] = r_precision(image_feats(fake), text_feats, cand)
-        out["r_precision_real"] = r_precision(image_feats(real), text_feats, cand)
-    finally:
-        method.E_image.train(was_training)
-    return out
-
-
-@torch.no_grad()
-def generate_for_captions(method: GANCLS, captions: Sequence[str], batch: int = 250,
-                          seed: int = 0) -> torch.Tensor:
-    """One image per caption (N, C, H, W) in [-1, 1] on the CPU, z from a generator seeded
-    with ``seed`` (drawn batch by batch, as ``evaluate_text`` does)."""
-    gen = torch.Generator().manual_seed(seed)
-    fakes = []
-    for i in range(0, len(captions), batch):
-        texts = list(captions[i: i + batch])
-        z = method.latent_sampler.sample(len(texts), generator=gen)
-        fakes.append(method.generate_from_text(texts, z).float().cpu())
-    return torch.cat(fakes)
-
-
-def _joint(factors: torch.Tensor) -> torch.Tensor:
-    """(N, F) factors -> (N,) joint label shape * n_colours + colour."""
-    from ..data.shapes import COLOURS, FACTOR_NAMES
-
-    shape, colour = (FACTOR_NAMES.index(f) for f in CONSISTENCY_FACTORS)
-    return factors[:, shape] * len(COLOURS) + factors[:, colour]
-
-
-#: the factor classifier's recipe. NOTE: ``ClassifierConfig``'s default 4 epochs on 5,000
-#: images (156 steps) read only 35.4% of the real 32 px test shapes (colour 100%), too
-#: few steps for 6 shapes in 3 sizes at any rotation; 10 epochs on 10,000 images (780
-#: steps) read 98.5% of them and 100% of colours (1,000 test images; docs/benchmarks.md,
-#: "GAN-CLS quality"), for about 4.5 CPU minutes on one thread. Trained on crisp renders
-#: only, that classifier called the right-coloured blurred blobs of an early G one class:
-#: colour consistency 0.19 (chance 0.14) on a checkpoint whose grid shows the colours
-#: following the captions. With blur (sigma up to 1.5 px on half the training images)
-#: and noise (std up to 0.1) it reads 0.63 on the same checkpoint and still 97.4% of
-#: real shapes and 100% of real colours; rotated colour channels score far below the
-#: real images (``tests/gan/test_gancls.py``).
-#: (``ClassifierConfig`` fields; a dict so that importing this module needs no
-#: ``ganas.metrics``, which imports the methods)
-FACTOR_CLASSIFIER: dict[str, Any] = {"epochs": 10, "blur": 1.5, "noise": 0.1}
-FACTOR_TRAIN_N = 10000
-
-
-#: the factor classifier's cache: ``$GANAS_CACHE/factor_classifiers`` (bump the version
-#: when the network, the joint label or the file layout changes; old files then miss)
-FACTOR_FORMAT, FACTOR_VERSION, FACTOR_KIND = "ganas-gancls-factor-classifier", 1, "factor_classifiers"
-#: options of the built-in caption task that change the captions but neither the images
-#: nor their factors (what the factor classifier reads): dropped from its spec, so a run
-#: trained with ``wrong=swap`` shares the plain spec's fitted classifier
-CAPTION_ONLY_OPTIONS: tuple[str, ...] = ("wrong",)
-
-
-def factor_classifier_spec(data_spec: str) -> str:
-    """``data_spec`` without the options of ``CAPTION_ONLY_OPTIONS`` (``shapes`` only):
-    ``shapes?task=captions&wrong=swap`` -> ``shapes?task=captions``."""
-    from ..data.spec import parse_spec
-
-    spec = parse_spec(data_spec)
-    if spec.name != "shapes" or not set(spec.params) & set(CAPTION_ONLY_OPTIONS):
-        return data_spec
-    return str(dataclasses.replace(spec, params={k: v for k, v in spec.params.items()
-                                                 if k not in CAPTION_ONLY_OPTIONS}))
-
-
-def fit_factor_classifier(data_spec: str, image_size: int, channels: int, *, train_n: int = FACTOR_TRAIN_N,
-                          classifier: Any = None, seed: int = 0, device: str | torch.device = "cpu",
-                          cache_dir: str | Path | None = None, cache: bool = True) -> nn.Module:
-    """A ``SmallClassifier`` over the joint shape x colour label of ``train_n`` real
-    training images of ``data_spec`` (``ganas.metrics.classifier.fit_classifier`` with the
-    ``ClassifierConfig`` ``classifier``, default ``FACTOR_CLASSIFIER`` with ``seed``).
-
-    Cached (``cache=True``): under ``cache_dir``, else ``$GANAS_CACHE/factor_classifiers``,
-    keyed on the train split's contents (``dataset_fingerprint``), the size, ``train_n``,
-    ``seed`` and the recipe, so a second ``ganas eval`` (or ``--eval-every``) of a run on
-    the same data loads it instead of fitting it again (minutes on a CPU). Options that
-    change only the captions (``factor_classifier_spec``) are not part of the key."""
-    from ..data import make_dataset
-    from ..data.base import DataOptions
-    from ..data.shapes import COLOURS, SHAPES
-    from ..metrics.cache import base_key, cache_path, dataset_fingerprint, load_or_fit, resolve_cache_dir
-    from ..metrics.classifier import ClassifierConfig, SmallClassifier, fit_classifier_on
-
-    cfg = classifier if classifier is not None else ClassifierConfig(**FACTOR_CLASSIFIER, seed=seed)
-    data_spec = factor_classifier_spec(data_spec)  # one classifier for every caption variant
-    n_classes = len(SHAPES) * len(COLOURS)
-    dev = torch.device(device)
-
-    def fit() -> tuple[nn.Module, dict[str, Any]]:
-        train = _read(data_spec, "train", image_size, channels, train_n, seed)
-        with torch.enable_grad():
-            return fit_classifier_on(train["image"], _joint(train["factors"]), n_classes, cfg, dev), \
-                {"n_train": len(train["caption"])}
-
-    if not cache:
-        return fit()[0]
-    ds = make_dataset(data_spec, "train", DataOptions(image_size=image_size, channels=channels, flip=False))
-    key = {**base_key(FACTOR_FORMAT, FACTOR_VERSION, data_spec, image_size, channels),
-           "data": dataset_fingerprint(ds), "train_n": int(train_n), "sample_seed": int(seed),
-           "config": dataclasses.asdict(cfg), "factors": list(CONSISTENCY_FACTORS)}
-    model, _ = load_or_fit(cache_path(resolve_cache_dir(cache_dir, FACTOR_KIND), key), FACTOR_FORMAT,
-                           "factor classifier", key,
-                           lambda: SmallClassifier(channels, n_classes, cfg.width, cfg.feature_dim, cfg.input_size),
-                           fit)
-    return model.to(dev).eval()
-
-
-@torch.no_grad()
-def predict_factors(model: nn.Module, x: torch.Tensor, batch: int = 250,
-                    device: str | torch.device = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
-    """The factor classifier ``model`` (``fit_factor_classifier``) on images ``x``
-    (N, C, H, W), uint8 pixels or floats in [-1, 1]: its features (N, D) and the predicted
-    (shape, colour) (N, 2), each the argmax of its marginal of the joint softmax."""
-    from ..data.shapes import COLOURS
-    from ..metrics.classifier import from_pixels
-
-    dev = torch.device(device)
-    feats, probs = [], []
-    for i in range(0, x.size(0), batch):
-        xb = x[i: i + batch].to(dev)
-        f = model.features(from_pixels(xb) if xb.dtype == torch.uint8 else xb.float())  # (b, D)
-        feats.append(f.cpu())
-        probs.append(model.head(f).softmax(dim=1).cpu())
-    p = torch.cat(probs).reshape(x.size(0), -1, len(COLOURS))  # (N, shapes, colours)
-    return torch.cat(feats), torch.stack([p.sum(2).argmax(1), p.sum(1).argmax(1)], dim=1)  # (N, D), (N, 2)
-
-
-@torch.no_grad()
-def evaluate_text(method: GANCLS, data_spec: str = "shapes?task=captions", *, n: int = 1000,
-                  train_n: int = FACTOR_TRAIN_N, candidates: int = 100, batch: int = 250, seed: int = 0,
-                  classifier: Any = None, factor_model: nn.Module | None = None,
-                  device: str | torch.device = "cpu", cache_dir: str | Path | None = None) -> dict[str, Any]:
-    """The text-to-image scores of ``method`` on the test split of ``data_spec``.
-
-    - ``caption_consistency``: for ``n`` test captions, one image each; a factor
-      classifier (``fit_factor_classifier``: one head over the joint shape x colour
-      label, trained on ``train_n`` real *training* images; or ``factor_model``, one such
-      model already fitted; the fitted one is cached, see ``fit_factor_classifier``)
-      predicts the shape and colour of each generated image (the
-      argmax of each marginal); the share that agrees with the caption's factors, per
-      factor. ``classifier_accuracy``: the same classifier on the real test images of
-      those captions (the ceiling a perfect generator would reach).
-    - ``fd``: Fréchet distance between the classifier's features of the generated and of
-      the real test images (n each).
-    - ``r_precision`` / ``r_precision_real``: image-to-text R-precision (R = 1) of the
-      generated / real images with the trained encoders (``E_image`` against
-      ``E_text``), among ``candidates`` captions: the own one and ``candidates - 1`` of
-      items of another shape or colour (fewer when the test items are too few:
-      ``candidates`` in the result is the number used). None with precomputed embeddings
-      (no image encoder).
-
-    G runs in the method's current mode (as ``generate``), z ~ the method's latent
-    distribution from a generator seeded with ``seed``. ``classifier``: the
-    ``ClassifierConfig`` of the factor classifier (default: its defaults, seed ``seed``).
-    """
-    from ..data.shapes import FACTOR_NAMES, FACTORS
-    from ..metrics.frechet import feature_stats, frechet_distance
-
-    c = method.config
-    dev = torch.device(device)
-    model = factor_model if factor_model is not None else fit_factor_classifier(
-        data_spec, c.image_size, c.channels, train_n=train_n, classifier=classifier, seed=seed, device=dev,
-        cache_dir=cache_dir)
-    model = model.to(dev).eval()
-    test = _read(data_spec, "test", c.image_size, c.channels, n, seed + 1)
-    fi = [FACTOR_NAMES.index(f) for f in CONSISTENCY_FACTORS]
-    fake = generate_for_captions(method, test["caption"], batch, seed)  # (n, C, H, W) in [-1, 1]
-    truth = test["factors"][:, fi]  # (n, 2)
-    f_fake, p_fake = predict_factors(model, fake, batch, dev)
-    f_real, p_real = predict_factors(model, test["image"], batch, dev)
-
-    def agree(p: torch.Tensor, rows: torch.Tensor) -> dict[str, float]:
-        return {f: float((p[rows, j] == truth[rows, j]).float().mean()) for j, f in enumerate(CONSISTENCY_FACTORS)}
-
-    everything = torch.ones(truth.size(0), dtype=torch.bool)
-    size_of = test["factors"][:, FACTOR_NAMES.index("size")]  # (n,)
-    by_size = {name: {"n": int(rows.sum()), "generated": agree(p_fake, rows), "real": agree(p_real, rows)}
-               for k, name in enumerate(FACTORS["size"]) if (rows := size_of == k).any()}
-    return {
-        "caption_consistency": agree(p_fake, everything),
-        "classifier_accuracy": agree(p_real, everything),
-        # the same per size the caption names: a small shape (circumradius 15% of the side,
-        # ~5 px at 32 px) is the hardest to draw and to read
-        "by_size": by_size,
-        "fd": frechet_distance(*feature_stats(f_fake.double().numpy()), *feature_stats(f_real.double().numpy())),
-        "n": len(test["caption"]),
-        **text_retrieval(method, fake, test["image"], test["caption"], _joint(test["factors"]), candidates,
-                         batch, seed),
-    }

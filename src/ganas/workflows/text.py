@@ -9,7 +9,6 @@ when it provides ``generate_from_text(texts, z)`` and ``interpolate_text(a, b, s
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Sequence
 
 from ..errors import ConfigError, GanasError
@@ -96,7 +95,7 @@ def evaluate(method: Any, data: str, n: int, seed: int = 0, device: str = "auto"
     """The ``"text"`` evaluation of a run trained on ``data``, on its test split (at most
     ``n`` captions, one generated image each).
 
-    - The built-in task (``shapes?task=captions``): ``gancls.evaluate_text``: caption
+    - The built-in task (``shapes?task=captions``): ``metrics.text.evaluate_text``: caption
       consistency per factor (shape, colour) with the factor classifier's accuracy on the
       real test images beside it, the same per size the caption names (``by_size``), FD in
       that classifier's features, R-precision.
@@ -111,7 +110,7 @@ def evaluate(method: Any, data: str, n: int, seed: int = 0, device: str = "auto"
     """
     import torch
 
-    from ..gan.gancls import _read, evaluate_text, generate_for_captions, text_retrieval
+    from ..metrics.text import evaluate_text, generate_for_captions, read_items, text_retrieval
     from ..train import resolve_device
 
     if not is_text_conditional(method):
@@ -123,7 +122,7 @@ def evaluate(method: Any, data: str, n: int, seed: int = 0, device: str = "auto"
         res["fd_features"] = "factor classifier (shape x colour, trained on real training images)"
         unavailable: dict[str, str] = {}
     else:
-        test = _read(data, "test", c.image_size, c.channels, n, seed + 1, factors=False)
+        test = read_items(data, "test", c.image_size, c.channels, n, seed + 1, factors=False)
         fake = generate_for_captions(method, test["caption"], seed=seed)  # (N, C, H, W) in [-1, 1]
         try:
             fd = _fd(fake, data, c.image_size, c.channels, seed, features, weights, dev)

@@ -194,6 +194,17 @@ def test_precomputed_embeddings(tmp_path: Path) -> None:
         tiny(embeddings=str(tmp_path / "missing.pt"))
 
 
+def test_reedscot_residual_g_trains_every_parameter() -> None:
+    m = tiny(residual=True)
+    g0 = {k: v.clone() for k, v in m.G.state_dict().items()}
+    out = m.train_step(m.example_batch(4), ctx(1))
+    assert all(torch.isfinite(v) for v in out.values())
+    moved = {k for k, v in m.G.state_dict().items() if v.is_floating_point() and not torch.equal(v, g0[k])}
+    residual = {k for k in g0 if ".body." in k and g0[k].is_floating_point()}
+    assert residual and residual <= moved  # the residual blocks' weights and BN statistics update
+    assert len(m.G.state_dict()) > len(tiny().G.state_dict())
+
+
 def test_text_sampling_and_state_round_trip() -> None:
     m = tiny()
     batch = m.example_batch(4)

@@ -28,6 +28,33 @@ def test_parameter_counts_beside_aelnouby() -> None:
     assert count_params(GANCLSDiscriminator(join_conv=False)) == AELNOUBY_D
 
 
+def test_reedscot_residual_generator() -> None:
+    """``residual=True``: reedscot's blocks at 4x4 (ngf*8 -> ngf*2 inside) and 8x8 (ngf*4 ->
+    ngf), counted by hand at reedscot's ngf 128 (its convs carry biases, zeroed every step
+    by ``main_cls.lua``: counted here without)."""
+    from ganas.nets.layers import Residual
+
+    def block(c: int) -> int:  # 1x1 c -> c/4, 3x3 c/4 -> c/4, 3x3 c/4 -> c, three BNs
+        m = c // 4
+        return c * m + 2 * m + m * m * 9 + 2 * m + m * c * 9 + 2 * c
+
+    plain, res = GANCLSGenerator(ngf=128), GANCLSGenerator(ngf=128, residual=True)
+    assert count_params(res) - count_params(plain) == block(1024) + block(512)
+    seen: list[tuple[int, ...]] = []
+    for m in res.modules():
+        if isinstance(m, Residual):
+            m.register_forward_hook(lambda mod, inp, out: seen.append(tuple(out.shape[1:])))
+    small = GANCLSGenerator(nz=8, embed_dim=12, proj_dim=6, ngf=4, image_size=32, residual=True)
+    for m in small.modules():
+        if isinstance(m, Residual):
+            m.register_forward_hook(lambda mod, inp, out: seen.append(tuple(out.shape[1:])))
+    x = small(torch.randn(3, 8), torch.randn(3, 12))
+    assert x.shape == (3, 3, 32, 32) and x.abs().max() <= 1
+    assert seen == [(16, 4, 4), (8, 8, 8)]  # after the 4x4 and the 8x8 layer, full width
+    x.mean().backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in small.parameters())
+
+
 @pytest.mark.parametrize("size", [16, 32, 64])
 def test_shapes_at_each_size(size: int) -> None:
     g = GANCLSGenerator(nz=8, embed_dim=12, proj_dim=6, ngf=4, image_size=size)

@@ -64,6 +64,9 @@ class GANCLSConfig:
     ngf: int = 64
     ndf: int = 64
     projection_bn: bool = False  # G's text projection: reedscot Linear+LeakyReLU; aelnouby adds BN
+    # NOTE: reedscot's G (main_cls.lua) adds residual blocks at 4x4 and 8x8 (and uses ngf
+    # 128); the paper describes the plain DCGAN G, aelnouby's port too (our default)
+    residual: bool = False
     join_conv: bool = True  # D's 1x1 conv after the join (paper, reedscot); aelnouby has none
     batch_size: int = 64  # reedscot: batchSize = 64
     lr: float = 2e-4  # reedscot: 0.0002
@@ -204,7 +207,7 @@ class GANCLS(GANMethod):
         super().__init__(config)
         c = config
         self.G = init_dcgan_weights(GANCLSGenerator(c.nz, c.embed_dim, c.proj_dim, c.ngf, c.channels,
-                                                    c.image_size, c.projection_bn))
+                                                    c.image_size, c.projection_bn, c.residual))
         self.D = init_dcgan_weights(GANCLSDiscriminator(c.channels, c.ndf, c.image_size, c.embed_dim,
                                                         c.proj_dim, c.join_conv))
         self.latent_sampler = LatentSampler(c.nz, c.latent)

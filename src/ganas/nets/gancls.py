@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from .dcgan import DCGANDiscriminator, DCGANGenerator, dcgan_depth
-from .layers import conv_block
+from .layers import bottleneck_residual, conv_block
 
 
 class TextProjection(nn.Sequential):
@@ -43,14 +43,26 @@ class TextProjection(nn.Sequential):
 
 
 class GANCLSGenerator(nn.Module):
-    """z (B, nz) or (B, nz, 1, 1) and embedding (B, embed_dim) -> image (B, C, S, S) in [-1, 1]."""
+    """z (B, nz) or (B, nz, 1, 1) and embedding (B, embed_dim) -> image (B, C, S, S) in [-1, 1].
+
+    ``residual=True``: reedscot's G (``main_cls.lua``, ``main_cls_int.lua``; not in the
+    paper's text): a bottleneck residual block (``bottleneck_residual``, width / 4 inside)
+    after the BatchNorm of the 4x4 and of the 8x8 layer, before their ReLU. NOTE: its D
+    has one too in the code, but the block's branch is added as ``skipD``, a name never
+    defined, so only the identity runs: D stays the plain DCGAN trunk, as here.
+    """
 
     def __init__(self, nz: int = 100, embed_dim: int = 1024, proj_dim: int = 128, ngf: int = 64,
-                 channels: int = 3, image_size: int = 64, projection_bn: bool = False) -> None:
+                 channels: int = 3, image_size: int = 64, projection_bn: bool = False,
+                 residual: bool = False) -> None:
         super().__init__()
         self.nz, self.embed_dim = nz, embed_dim
         self.projection = TextProjection(embed_dim, proj_dim, batch_norm=projection_bn)
         self.net = DCGANGenerator(nz + proj_dim, ngf, channels, image_size)
+        if residual:  # blocks 0 and 1 (4x4, 8x8): (ConvT, BN, ReLU) -> (ConvT, BN, residual, ReLU)
+            for i in (0, 1):
+                conv, bn, relu = self.net.main[i]
+                self.net.main[i] = nn.Sequential(conv, bn, bottleneck_residual(bn.num_features), relu)
 
     def forward(self, z: torch.Tensor, embedding: torch.Tensor) -> torch.Tensor:
         z = z.reshape(z.size(0), -1)  # (B, nz)

@@ -93,6 +93,28 @@ def conv_block(
     return nn.Sequential(*layers)
 
 
+class Residual(nn.Module):
+    """``x + body(x)`` (the body keeps the shape)."""
+
+    def __init__(self, body: nn.Module) -> None:
+        super().__init__()
+        self.body = body
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)  # (B, C, H, W)
+
+
+def bottleneck_residual(channels: int, reduction: int = 4) -> Residual:
+    """reedscot/icml2016's residual block of G (``main_cls.lua``): x + [1x1 conv to
+    channels / reduction, BN, ReLU, 3x3 conv, BN, ReLU, 3x3 conv back to channels, BN]."""
+    mid = max(1, channels // reduction)
+    return Residual(nn.Sequential(
+        conv_block(channels, mid, 1, 1, 0, norm="batch", act="relu"),
+        conv_block(mid, mid, 3, 1, 1, norm="batch", act="relu"),
+        conv_block(mid, channels, 3, 1, 1, norm="batch", act="none"),
+    ))
+
+
 @torch.no_grad()
 def init_dcgan_weights(module: nn.Module, std: float = 0.02) -> nn.Module:
     """DCGAN initialisation applied to every submodule of ``module`` (returned).

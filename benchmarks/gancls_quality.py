@@ -124,11 +124,11 @@ def encoder_matching(method: GANCLS, image_size: int, n: int = 500) -> dict[str,
     method.E_image.eval()
     try:
         img = F.normalize(method.E_image(x), dim=1)  # (n, E)
-        t_right = method._encode(right)  # (n, E); embed_text is scaled_embedding of it
+        t_right = method.encode_text(right)  # (n, E); embed_text is scaled_embedding of it
         s_right = (img * F.normalize(t_right, dim=1)).sum(1)  # (n,)
         out = {}
         for f, t in swapped.items():
-            t_swap = method._encode(t)  # (n, E)
+            t_swap = method.encode_text(t)  # (n, E)
             out[f] = round(float((s_right > (img * F.normalize(t_swap, dim=1)).sum(1)).float().mean()), 3)
             dist = (scaled_embedding(t_right) - scaled_embedding(t_swap)).norm(dim=1)  # (n,)
             out[f"{f}_embedding_distance"] = round(float(dist.mean()), 2)

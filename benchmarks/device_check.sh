@@ -51,11 +51,12 @@ gancls64)
     run=${RUN:-/tmp/gancls64-run}  # checkpoints stay on the machine; $OUT gets the figures
     rm -rf "$run"
     if [ -n "$QUICK" ]; then
-        size=16; width=8; extra="--set encoder_steps=20"; data="shapes?task=captions&wrong=swap&n=200"; steps=${QUICK_STEPS:-60}; every=30; n_eval=40
+        size=16; width=8; extra="--set encoder_steps=20 --set residual=true"; data="shapes?task=captions&wrong=swap&n=200"; steps=${QUICK_STEPS:-60}; every=30; n_eval=40
     else
         # the best 32 px recipe of docs/benchmarks.md (wrong=swap, 4,000 encoder steps,
-        # real_label 0.9, feature matching 100) at the paper's 64 px and width 64
-        size=64; width=64; extra="--set encoder_steps=4000 --set num_workers=8"; data="shapes?task=captions&wrong=swap"; steps=1000000; every=2000; n_eval=1000
+        # real_label 0.9, feature matching 100, reedscot's residual G) at the paper's 64 px
+        # and width 64
+        size=64; width=64; extra="--set encoder_steps=4000 --set residual=true --set num_workers=8"; data="shapes?task=captions&wrong=swap"; steps=1000000; every=2000; n_eval=1000
     fi
     # SIGTERM at the budget: the Trainer writes a checkpoint and stops (status interrupted)
     timeout -s TERM "$secs" $PY -m ganas train gancls --data "$data" --out "$run" \

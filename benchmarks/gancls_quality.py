@@ -27,6 +27,7 @@ between the right and the changed caption's conditioning vectors.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
 import json
 import time
@@ -39,7 +40,6 @@ from ganas.gan.base import StepContext
 from ganas.gan.gancls import GANCLS, GANCLSConfig
 from ganas.metrics.text import FACTOR_CLASSIFIER, evaluate_text, fit_factor_classifier
 from ganas.images import save_grid
-from ganas.metrics.classifier import ClassifierConfig
 from ganas.workflows.text import sample_text
 
 #: one row each in ``--grid``: every shape, several colours and backgrounds
@@ -197,7 +197,7 @@ def main() -> None:
     recipe = {k: v for k, v in (("epochs", args.classifier_epochs), ("blur", args.classifier_blur),
                                 ("noise", args.classifier_noise)) if v is not None}
     if recipe:
-        clf_kw["classifier"] = ClassifierConfig(**{**FACTOR_CLASSIFIER, **recipe})
+        clf_kw["classifier"] = dataclasses.replace(FACTOR_CLASSIFIER, **recipe)
     if args.classifier_n is not None:
         clf_kw["train_n"] = args.classifier_n
     eval_spec = f"shapes?task=captions&n={max(args.n_train, 2 * args.n_eval, args.classifier_n or 0)}"

@@ -441,3 +441,5 @@ def test_evaluate_text_wrong_colours_score_below_the_real_images(monkeypatch: py
     monkeypatch.setattr(m, "generate_from_text", rotated)
     out = _eval(m, factor_model)
     assert out["caption_consistency"]["colour"] < out["classifier_accuracy"]["colour"] - 0.3
+    for size, r in out["by_size"].items():  # and within every size the captions name
+        assert r["generated"]["colour"] < r["real"]["colour"], size

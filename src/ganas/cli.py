@@ -153,6 +153,13 @@ def _print_text_eval(res: dict[str, Any]) -> None:
     for size, r in (res.get("by_size") or {}).items():
         parts = ", ".join(f"{f} {v:.3f} (real {r['real'][f]:.3f})" for f, v in r["generated"].items())
         print(f"  {size} ({r['n']} captions): {parts}")
+    conf = res.get("shape_confusion")
+    if conf:
+        from .metrics.text import per_class_accuracy
+
+        gen, real = per_class_accuracy(conf["generated"]), per_class_accuracy(conf["real"])
+        parts = ", ".join(f"{s} {g:.3f} (real {r:.3f})" for s, g, r in zip(conf["shapes"], gen, real) if g is not None)
+        print(f"  by shape named: {parts}")
     if res.get("fd") is not None:
         print(f"fd: {res['fd']:.3f} ({res.get('fd_features')})")
     if res.get("r_precision") is not None:

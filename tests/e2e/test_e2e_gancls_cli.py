@@ -126,9 +126,12 @@ def test_eval_text_on_the_builtin_task(cli, cls_run: Path) -> None:
         assert set(ev[key]) == {"shape", "colour"} and all(0 <= v <= 1 for v in ev[key].values())
     assert ev["fd"] >= 0 and 0 <= ev["r_precision"] <= 1 and 0 <= ev["r_precision_real"] <= 1
     assert 2 <= ev["candidates"] <= 16
+    conf = ev["shape_confusion"]
+    assert len(conf["shapes"]) == 6 and sum(map(sum, conf["generated"])) == sum(map(sum, conf["real"])) == 16
     assert json.loads((cls_run / "eval.json").read_text()) == ev
     res = cli("eval", cls_run, "--n", 16, "--device", "cpu")  # the readable form
     assert res.rc == 0 and "caption consistency, shape" in res.out and "r_precision" in res.out
+    assert "by shape named:" in res.out
 
 
 def _caption_csv(folder: Path, n: int = 40) -> Path:
@@ -155,7 +158,7 @@ def test_eval_text_on_user_captions(cli, tmp_path: Path) -> None:
     assert res.rc == 0, res.err
     ev = res.json()
     # the captions' factors are unknown: no consistency, said so; FD and R-precision still are
-    assert ev["caption_consistency"] is None and ev["classifier_accuracy"] is None
+    assert ev["caption_consistency"] is None and ev["classifier_accuracy"] is None and ev["shape_confusion"] is None
     assert "caption_consistency" in ev["unavailable"] and "shapes?task=captions" in ev["unavailable"]["caption_consistency"]
     assert "fd" not in ev["unavailable"] and ev["fd"] >= 0 and ev["fd_real_floor"] >= 0
     assert ev["fd_features"] == "classifier" and 0 <= ev["r_precision"] <= 1

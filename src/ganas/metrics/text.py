@@ -254,6 +254,18 @@ def predict_factors(model: nn.Module, x: torch.Tensor, batch: int = 250,
     return torch.cat(feats), torch.stack([p.sum(2).argmax(1), p.sum(1).argmax(1)], dim=1)  # (N, D), (N, 2)
 
 
+def confusion(truth: torch.Tensor, pred: torch.Tensor, k: int) -> list[list[int]]:
+    """(k, k) counts as nested lists: row = the true class (N,), column = the predicted
+    one (N,), both int64 in 0..k-1."""
+    counts = torch.bincount(truth.long() * k + pred.long(), minlength=k * k)  # (k * k,)
+    return counts.reshape(k, k).tolist()
+
+
+def per_class_accuracy(matrix: Sequence[Sequence[int]]) -> list[float | None]:
+    """The diagonal over each row's sum of a ``confusion`` matrix (None for an empty row)."""
+    return [row[i] / sum(row) if sum(row) else None for i, row in enumerate(matrix)]
+
+
 @torch.no_grad()
 def evaluate_text(method: GANCLS, data_spec: str = "shapes?task=captions", *, n: int = 1000,
                   train_n: int = FACTOR_TRAIN_N, candidates: int = 100, batch: int = 250, seed: int = 0,
@@ -268,7 +280,9 @@ def evaluate_text(method: GANCLS, data_spec: str = "shapes?task=captions", *, n:
       predicts the shape and colour of each generated image (the
       argmax of each marginal); the share that agrees with the caption's factors, per
       factor. ``classifier_accuracy``: the same classifier on the real test images of
-      those captions (the ceiling a perfect generator would reach).
+      those captions (the ceiling a perfect generator would reach). ``by_size``: both per
+      size the caption names; ``shape_confusion``: the (shape named, shape read) counts
+      of the generated and of the real images (``confusion``).
     - ``fd``: Fréchet distance between the classifier's features of the generated and of
       the real test images (n each).
     - ``r_precision`` / ``r_precision_real``: image-to-text R-precision (R = 1) of the
@@ -303,12 +317,18 @@ def evaluate_text(method: GANCLS, data_spec: str = "shapes?task=captions", *, n:
     size_of = test["factors"][:, FACTOR_NAMES.index("size")]  # (n,)
     by_size = {name: {"n": int(rows.sum()), "generated": agree(p_fake, rows), "real": agree(p_real, rows)}
                for k, name in enumerate(FACTORS["size"]) if (rows := size_of == k).any()}
+    shape_j = CONSISTENCY_FACTORS.index("shape")
     return {
         "caption_consistency": agree(p_fake),
         "classifier_accuracy": agree(p_real),
         # the same per size the caption names: a small shape (circumradius 15% of the side,
         # ~5 px at 32 px) is the hardest to draw and to read
         "by_size": by_size,
+        # which shape the classifier reads for each shape a caption names: a generator that
+        # draws one blob for every shape piles its row counts into one column
+        "shape_confusion": {"shapes": list(FACTORS["shape"]),
+                            "generated": confusion(truth[:, shape_j], p_fake[:, shape_j], len(FACTORS["shape"])),
+                            "real": confusion(truth[:, shape_j], p_real[:, shape_j], len(FACTORS["shape"]))},
         "fd": frechet_distance(*feature_stats(f_fake.double().numpy()), *feature_stats(f_real.double().numpy())),
         "n": len(test["caption"]),
         **text_retrieval(method, fake, test["image"], test["caption"], _joint(test["factors"]), candidates,

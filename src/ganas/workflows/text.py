@@ -97,8 +97,9 @@ def evaluate(method: Any, data: str, n: int, seed: int = 0, device: str = "auto"
 
     - The built-in task (``shapes?task=captions``): ``metrics.text.evaluate_text``: caption
       consistency per factor (shape, colour) with the factor classifier's accuracy on the
-      real test images beside it, the same per size the caption names (``by_size``), FD in
-      that classifier's features, R-precision.
+      real test images beside it, the same per size the caption names (``by_size``), the
+      shapes read against the shapes named (``shape_confusion``), FD in that classifier's
+      features, R-precision.
     - Other caption data (``captions:PATH``): the factors its captions name are unknown,
       so ``caption_consistency`` and ``classifier_accuracy`` are None (the reason in
       ``unavailable``); FD (with ``fd_real_floor``) comes from ``evaluate_generator`` with
@@ -131,13 +132,14 @@ def evaluate(method: Any, data: str, n: int, seed: int = 0, device: str = "auto"
             fd, fd_why = {"fd": None, "fd_features": features}, str(e)
         labels = test["label"]
         keys = labels if bool((labels >= 0).all()) else torch.arange(labels.numel())
-        res = {"caption_consistency": None, "classifier_accuracy": None, "by_size": None, **fd, "n": len(test["caption"]),
+        res = {"caption_consistency": None, "classifier_accuracy": None, "by_size": None, "shape_confusion": None, **fd, "n": len(test["caption"]),
                **text_retrieval(method, fake, test["image"], test["caption"], keys, seed=seed)}
         unavailable = {
             "caption_consistency": f"the factors the captions of {data!r} name are unknown; caption consistency "
                                    f"(a factor classifier against the caption's factors) needs {BUILTIN_TASK}",
             "classifier_accuracy": "no factor classifier without known factors",
             "by_size": "no factor classifier without known factors",
+            "shape_confusion": "no factor classifier without known factors",
         }
         if fd_why is not None:
             unavailable["fd"] = fd_why

@@ -139,11 +139,12 @@ def encoder_matching(method: GANCLS, image_size: int, n: int = 500) -> dict[str,
 
 def evaluate_run(args: argparse.Namespace, clf_kw: dict) -> None:
     """One JSON line per checkpoint of ``args.run`` (its own image size and data spec)."""
-    from ganas.train.checkpoint import list_checkpoints
+    from ganas.train.checkpoint import STEP_FILE, list_checkpoints
     from ganas.workflows.gan import load_run
 
     files = list_checkpoints(args.run)
     files = [f for i, f in enumerate(files) if i % args.every == args.every - 1 or i == len(files) - 1]
+    files = [f for f in files if int(STEP_FILE.match(f.name).group(1)) >= args.min_step]
     spec = "shapes?task=captions"
     factor_model = None
     for f in files:
@@ -185,6 +186,7 @@ def main() -> None:
     ap.add_argument("--classifier-noise", type=float, default=None, help="ClassifierConfig.noise (default: the recipe's)")
     ap.add_argument("--run", help="evaluate the checkpoints of this ganas train run instead of training")
     ap.add_argument("--every", type=int, default=1, help="with --run: every k-th checkpoint (and the last)")
+    ap.add_argument("--min-step", type=int, default=0, help="with --run: only checkpoints of this step or later")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)

@@ -121,6 +121,24 @@ def test_d_scores_right_wrong_and_fake_pairs(cls: bool) -> None:
     assert all(torch.equal(v, m.E_text.state_dict()[k]) for k, v in before.items())  # frozen encoder
 
 
+def test_mixed_matching_batch_scores_right_and_wrong_pairs_in_one_pass() -> None:
+    """``matching_batch="mixed"``: {real, right} and {real, wrong} share one D pass (so its
+    BatchNorm statistics cover both kinds); {fake, right} stays its own pass."""
+    m = tiny(matching_batch="mixed", gan_int=False, finetune_encoder=False)
+    batch = m.example_batch(4)
+    images: list[torch.Tensor] = []
+    m.D.register_forward_pre_hook(lambda mod, args: images.append(args[0].detach().clone()))
+    rec = Recorder(m)
+    out = m.train_step(batch, ctx(1))
+    right, wrong = m.embed_text(batch["caption"]), m.embed_text(batch["wrong_caption"])
+    assert [len(e) for e in rec.d] == [8, 4, 4]  # D step: mixed, fake; G step: fake
+    assert torch.allclose(rec.d[0], torch.cat([right, wrong])) and torch.allclose(rec.d[1], right)
+    assert torch.equal(images[0][:4], batch["image"]) and torch.equal(images[0][4:], batch["image"])
+    assert {"D_real", "D_wrong", "D_fake"} <= set(out) and all(torch.isfinite(v) for v in out.values())
+    with pytest.raises(ConfigError, match="matching_batch"):
+        create_method("gancls", {"matching_batch": "interleaved"})
+
+
 def test_gan_int_trains_g_on_interpolated_embeddings() -> None:
     m = tiny(gan_int=True, finetune_encoder=False)
     batch = m.example_batch(4)

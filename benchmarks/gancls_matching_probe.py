@@ -71,7 +71,7 @@ def main() -> None:
             m.D = D
             check = d_matching(m, c.image_size, args.n_check)
             D.train()
-            print(json.dumps({"step": step, "batches": args.batches, "train_loss": round(float(loss), 3),
+            print(json.dumps({"step": step, "batches": args.batches, "train_loss": round(float(loss.detach()), 3),
                               "wall_s": round(time.time() - t0), "d_matching": check}), flush=True)
 
 

@@ -6,7 +6,8 @@ description -- one-hots of shape, colour, size, position and background, sin/cos
 rotation, the position jitter and the size factor -- z is zero, and the loss is L1 to the
 real render. Then the factor classifier of the caption-consistency score
 (``fit_factor_classifier``, cached) reads G's renders of held-out test scenes: shape /
-colour accuracy, per shape. High accuracy: the architecture can draw the shapes at this
+colour accuracy, per shape (G in eval mode; ``shape_train_mode``: the shape accuracy
+with G on batch statistics). High accuracy: the architecture can draw the shapes at this
 size and width, so a GAN-CLS run that does not draw them is held back by its training
 signal, not by G's capacity. Low: G itself is too small or too coarse.
 ``--rotation zero``: every scene (training targets and test scenes) drawn upright
@@ -31,7 +32,7 @@ from ganas.images import save_grid
 from ganas.data.shapes import BACKGROUNDS, COLOURS, POSITIONS, SHAPES, SIZES, Scene, render
 from ganas.metrics.text import confusion, fit_factor_classifier, per_class_accuracy, predict_factors
 from ganas.nets.gancls import GANCLSGenerator
-from ganas.nets.layers import init_dcgan_weights
+from ganas.nets.layers import init_dcgan_weights, preserved_bn_stats
 
 _GROUPS = (("shape", tuple(SHAPES)), ("colour", tuple(COLOURS)), ("size", tuple(SIZES)),
            ("position", tuple(POSITIONS)), ("background", tuple(BACKGROUNDS)))
@@ -45,6 +46,32 @@ def scene_vector(s: Scene) -> torch.Tensor:
     a = math.radians(s.rotation)
     parts.append(torch.tensor([math.sin(a), math.cos(a), s.dx * 30, s.dy * 30, (s.scale - 1.0) * 10]))
     return torch.cat(parts)
+
+
+class UpsampleRenderer(torch.nn.Module):
+    """A probe-only alternative G: the input vector (B, in_dim) -> 4x4 maps by a linear
+    layer, then (nearest 2x upsampling, 3x3 conv, BatchNorm, ReLU) per doubling, widths
+    halving from ``ngf * 8``, a 3x3 conv to RGB and tanh (the resize-convolution of Odena
+    et al. 2016, "Deconvolution and Checkerboard Artifacts", instead of transposed
+    convolutions from a 1x1 input)."""
+
+    def __init__(self, in_dim: int, ngf: int, image_size: int) -> None:
+        super().__init__()
+        width = ngf * 8
+        self.fc = torch.nn.Sequential(torch.nn.Linear(in_dim, width * 16), torch.nn.ReLU())
+        layers: list[torch.nn.Module] = []
+        side = 4
+        while side < image_size:
+            out = max(ngf, width // 2)
+            layers += [torch.nn.Upsample(scale_factor=2), torch.nn.Conv2d(width, out, 3, padding=1, bias=False),
+                       torch.nn.BatchNorm2d(out), torch.nn.ReLU()]
+            width, side = out, side * 2
+        layers += [torch.nn.Conv2d(width, 3, 3, padding=1), torch.nn.Tanh()]
+        self.net = torch.nn.Sequential(*layers)
+        self.width0 = ngf * 8
+
+    def forward(self, z: torch.Tensor, v: torch.Tensor) -> torch.Tensor:  # z ignored: (B, nz)
+        return self.net(self.fc(v).reshape(v.size(0), self.width0, 4, 4))  # (B, 3, S, S)
 
 
 def upright(s: Scene, size: int) -> tuple[torch.Tensor, Scene]:
@@ -67,6 +94,8 @@ def main() -> None:
     ap.add_argument("--n-eval", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--rotation", choices=("scene", "zero"), default="scene")
+    ap.add_argument("--arch", choices=("gancls", "upsample"), default="gancls",
+                    help="gancls: the GAN-CLS G; upsample: UpsampleRenderer (probe only)")
     ap.add_argument("--grid", default=None, help="also write G's renders of 16 test scenes above their real renders")
     args = ap.parse_args()
 
@@ -74,9 +103,12 @@ def main() -> None:
     opts = DataOptions(image_size=args.image_size, flip=False)
     train = make_dataset("shapes?task=captions", "train", opts)
     test = make_dataset("shapes?task=captions", "test", opts)
-    G = GANCLSGenerator(nz=100, embed_dim=SCENE_DIM, proj_dim=128, ngf=args.ngf, image_size=args.image_size,
-                        residual=args.residual)
-    G.apply(init_dcgan_weights)
+    if args.arch == "upsample":
+        G: torch.nn.Module = UpsampleRenderer(SCENE_DIM, args.ngf, args.image_size)
+    else:
+        G = GANCLSGenerator(nz=100, embed_dim=SCENE_DIM, proj_dim=128, ngf=args.ngf, image_size=args.image_size,
+                            residual=args.residual)
+        G.apply(init_dcgan_weights)
     opt = torch.optim.Adam(G.parameters(), args.lr, betas=(0.5, 0.999))
     factor_model = fit_factor_classifier("shapes?task=captions", args.image_size, 3)
     gen = torch.Generator().manual_seed(args.seed)
@@ -99,15 +131,19 @@ def main() -> None:
         loss.backward()
         opt.step()
         if step % max(1, args.steps // 4) == 0 or step == args.steps:
-            G.eval()
-            with torch.no_grad():
+            with torch.no_grad():  # G in train mode (batch statistics), the running statistics untouched
+                with preserved_bn_stats(G):
+                    fake = torch.cat([G(torch.zeros(len(b), 100), b) for b in v_test.split(250)])
+                train_mode_shape = float((predict_factors(factor_model, fake)[1][:, 0] == truth).float().mean())
+                G.eval()
                 fake = torch.cat([G(torch.zeros(len(b), 100), b) for b in v_test.split(250)])  # (n, 3, S, S)
-            G.train()
+                G.train()
             _, pred = predict_factors(factor_model, fake)
             conf = confusion(truth, pred[:, 0], len(SHAPES))
             print(json.dumps({"step": step, "l1": round(float(loss.detach()), 4), "wall_s": round(time.time() - t0),
                               "shape": round(float((pred[:, 0] == truth).float().mean()), 3),
                               "colour": round(float((pred[:, 1] == colour_truth).float().mean()), 3),
+                              "shape_train_mode": round(train_mode_shape, 3),
                               "per_shape": dict(zip(SHAPES, [round(a, 3) for a in per_class_accuracy(conf)]))}),
                   flush=True)
 

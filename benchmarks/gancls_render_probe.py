@@ -30,6 +30,7 @@ from ganas.data import make_dataset
 from ganas.data.base import DataOptions
 from ganas.images import save_grid
 from ganas.data.shapes import BACKGROUNDS, COLOURS, POSITIONS, SHAPES, SIZES, Scene, render
+from ganas.data.transforms import to_tensor
 from ganas.metrics.text import confusion, fit_factor_classifier, per_class_accuracy, predict_factors
 from ganas.nets.gancls import GANCLSGenerator
 from ganas.nets.layers import init_dcgan_weights, preserved_bn_stats
@@ -57,7 +58,7 @@ class UpsampleRenderer(torch.nn.Module):
 
     def __init__(self, in_dim: int, ngf: int, image_size: int) -> None:
         super().__init__()
-        width = ngf * 8
+        width = self.width0 = ngf * 8
         self.fc = torch.nn.Sequential(torch.nn.Linear(in_dim, width * 16), torch.nn.ReLU())
         layers: list[torch.nn.Module] = []
         side = 4
@@ -68,19 +69,16 @@ class UpsampleRenderer(torch.nn.Module):
             width, side = out, side * 2
         layers += [torch.nn.Conv2d(width, 3, 3, padding=1), torch.nn.Tanh()]
         self.net = torch.nn.Sequential(*layers)
-        self.width0 = ngf * 8
 
     def forward(self, z: torch.Tensor, v: torch.Tensor) -> torch.Tensor:  # z ignored: (B, nz)
         return self.net(self.fc(v).reshape(v.size(0), self.width0, 4, 4))  # (B, 3, S, S)
 
 
-def upright(s: Scene, size: int) -> tuple[torch.Tensor, Scene]:
-    """The scene at rotation 0 and its render (3, size, size) in [-1, 1]."""
+def render_upright(s: Scene, size: int) -> torch.Tensor:
+    """The scene's render at rotation 0 (3, size, size) in [-1, 1], as the dataset's."""
     import numpy as np
 
-    s = dataclasses.replace(s, rotation=0.0)
-    a = np.asarray(render(s, size), dtype=np.float32)  # (S, S, 3)
-    return torch.from_numpy(a).permute(2, 0, 1) / 127.5 - 1.0, s
+    return to_tensor(np.asarray(render(dataclasses.replace(s, rotation=0.0), size)), normalize=True)
 
 
 def main() -> None:
@@ -122,7 +120,7 @@ def main() -> None:
     for step in range(1, args.steps + 1):
         idx = torch.randint(len(train), (args.batch,), generator=gen).tolist()
         if zero:
-            x = torch.stack([upright(train.scene(i), args.image_size)[0] for i in idx])  # (B, 3, S, S)
+            x = torch.stack([render_upright(train.scene(i), args.image_size) for i in idx])  # (B, 3, S, S)
         else:
             x = torch.stack([train[i]["image"] for i in idx])  # (B, 3, S, S) in [-1, 1]
         v = torch.stack([scene_vector(scene_of(train.scene(i))) for i in idx])  # (B, SCENE_DIM)
@@ -149,7 +147,7 @@ def main() -> None:
 
 
     if args.grid:
-        real = torch.stack([upright(test.scene(i), args.image_size)[0] if zero else test[i]["image"]
+        real = torch.stack([render_upright(test.scene(i), args.image_size) if zero else test[i]["image"]
                             for i in idx_test[:16]])  # (16, 3, S, S)
         save_grid(torch.cat([fake[:16], real]), args.grid, nrow=16)
 

@@ -353,10 +353,9 @@ class GANCLS(GANMethod):
         opt_d.zero_grad(set_to_none=True)
         with ctx.autocast():
             real_d = noisy(real)  # (B, C, H, W): what D sees of the real images
-            s_wrong: torch.Tensor | None = None
             if c.cls and c.matching_batch == "mixed":
                 s_both = self.D(torch.cat([real_d, real_d]), torch.cat([emb, emb_wrong]))  # (2B,)
-                s_real, s_wrong = s_both[:b], s_both[b:]
+                s_real, s_wrong = s_both[:b], s_both[b:]  # (B,) each
             else:
                 s_real = self.D(real_d, emb)  # (B,)
                 s_wrong = self.D(real_d, emb_wrong) if c.cls else None

@@ -132,15 +132,14 @@ def evaluate(method: Any, data: str, n: int, seed: int = 0, device: str = "auto"
             fd, fd_why = {"fd": None, "fd_features": features}, str(e)
         labels = test["label"]
         keys = labels if bool((labels >= 0).all()) else torch.arange(labels.numel())
-        res = {"caption_consistency": None, "classifier_accuracy": None, "by_size": None, "shape_confusion": None, **fd, "n": len(test["caption"]),
-               **text_retrieval(method, fake, test["image"], test["caption"], keys, seed=seed)}
         unavailable = {
             "caption_consistency": f"the factors the captions of {data!r} name are unknown; caption consistency "
                                    f"(a factor classifier against the caption's factors) needs {BUILTIN_TASK}",
-            "classifier_accuracy": "no factor classifier without known factors",
-            "by_size": "no factor classifier without known factors",
-            "shape_confusion": "no factor classifier without known factors",
+            **{k: "no factor classifier without known factors"
+               for k in ("classifier_accuracy", "by_size", "shape_confusion")},
         }
+        res = {**dict.fromkeys(unavailable), **fd, "n": len(test["caption"]),
+               **text_retrieval(method, fake, test["image"], test["caption"], keys, seed=seed)}
         if fd_why is not None:
             unavailable["fd"] = fd_why
     if res.get("r_precision") is None:

@@ -31,8 +31,11 @@ import dataclasses
 import functools
 import json
 import time
+from typing import Callable
 
+import numpy as np
 import torch
+from PIL import Image
 
 from ganas.data import make_dataset
 from ganas.data.base import DataOptions
@@ -56,20 +59,38 @@ GRID_CAPTIONS = (
 def measure_check(factor_model: torch.nn.Module, spec: str, image_size: int, n: int) -> dict:
     """Shape / colour accuracy of the factor classifier on ``n`` real test images as they
     are (the ceiling of caption consistency), blurred (sigma 1 px: an imperfect but right
-    generator should keep most of it) and with the colour channels rotated (RGB -> GBR:
-    wrong colours must score far lower)."""
+    generator should keep most of it), with their outlines rounded (``render_rounded`` by
+    0.1 / 0.2 / 0.4 of the circumradius: soft corners should keep most of it, the last is
+    beyond the classifier's training range), with the colour channels rotated (RGB -> GBR:
+    wrong colours must score far lower) and redrawn as discs of the same colour, size and
+    place (a generator that draws one disc for every caption: shape must fall to the
+    share of circle captions, about 1/6)."""
     from ganas.metrics.text import CONSISTENCY_FACTORS, predict_factors, read_items
     from ganas.data.shapes import FACTOR_NAMES
     from ganas.metrics.classifier import from_pixels, gaussian_blur
+    from ganas.data.shapes import SHAPES, Scene, render, render_rounded
+    from ganas.data.transforms import to_tensor
 
     test = read_items(spec, "test", image_size, 3, n, 1)
     x = from_pixels(test["image"])  # (n, 3, H, W)
     truth = test["factors"][:, [FACTOR_NAMES.index(f) for f in CONSISTENCY_FACTORS]]  # (n, 2)
-    variants = {"real": x, "blurred_sigma1": gaussian_blur(x, torch.ones(len(x))), "colours_rotated": x[:, [1, 2, 0]]}
+    ds = make_dataset(spec, "test", DataOptions(image_size=image_size, flip=False))
+    scenes = [ds.scene(int(i)) for i in test["index"]]
+
+    def drawn(draw: Callable[[Scene], Image.Image]) -> torch.Tensor:
+        return torch.stack([to_tensor(np.asarray(draw(s)).copy(), normalize=True) for s in scenes])  # (n, 3, H, W)
+
+    variants = {"real": x, "blurred_sigma1": gaussian_blur(x, torch.ones(len(x)))}
+    for r in (0.1, 0.2, 0.4):
+        variants[f"rounded_{r}"] = drawn(lambda s: render_rounded(s, image_size, r))
+    variants["colours_rotated"] = x[:, [1, 2, 0]]
+    variants["discs"] = drawn(lambda s: render(dataclasses.replace(s, shape="circle"), image_size))
     out = {}
     for name, images in variants.items():
         _, pred = predict_factors(factor_model, images)
         out[name] = {f: round(float((pred[:, j] == truth[:, j]).float().mean()), 4) for j, f in enumerate(CONSISTENCY_FACTORS)}
+        right = pred[:, 0] == truth[:, 0]
+        out[name]["by_shape"] = {s: round(float(right[truth[:, 0] == k].float().mean()), 3) for k, s in enumerate(SHAPES)}
     return out
 
 
@@ -184,6 +205,8 @@ def main() -> None:
     ap.add_argument("--classifier-n", type=int, default=None, help="its training images (default: its recipe)")
     ap.add_argument("--classifier-blur", type=float, default=None, help="ClassifierConfig.blur (default: the recipe's)")
     ap.add_argument("--classifier-noise", type=float, default=None, help="ClassifierConfig.noise (default: the recipe's)")
+    ap.add_argument("--classifier-rounding", type=float, default=None,
+                    help="fit_factor_classifier's rounding (default: FACTOR_ROUNDING; 0 = the classifier before it)")
     ap.add_argument("--run", help="evaluate the checkpoints of this ganas train run instead of training")
     ap.add_argument("--every", type=int, default=1, help="with --run: every k-th checkpoint (and the last)")
     ap.add_argument("--min-step", type=int, default=0, help="with --run: only checkpoints of this step or later")
@@ -202,6 +225,8 @@ def main() -> None:
         clf_kw["classifier"] = dataclasses.replace(FACTOR_CLASSIFIER, **recipe)
     if args.classifier_n is not None:
         clf_kw["train_n"] = args.classifier_n
+    if args.classifier_rounding is not None:
+        clf_kw["rounding"] = args.classifier_rounding
     eval_spec = f"shapes?task=captions&n={max(args.n_train, 2 * args.n_eval, args.classifier_n or 0)}"
     if args.run:
         evaluate_run(args, clf_kw)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
 
 from ganas.data import make_dataset
+from ganas.errors import ConfigError
 from ganas.data.shapes import (
     COLOURS, FACTORS, LABEL_COLOURS, POSITIONS, SHAPES, SIZES, VIEWS, Scene, caption, render, scene_for,
 )
@@ -139,3 +142,21 @@ def test_random_flip_follows_the_key() -> None:
     assert torch.equal(d[0]["image"], plain)
     t = make_dataset("shapes?n=4", "test", image_size=16, flip=True)  # never flips the test split
     assert all(torch.equal(t[0]["image"], t[0]["image"]) for _ in range(5))
+
+
+def test_render_rounded_cuts_corners_and_keeps_edges() -> None:
+    from ganas.data.shapes import render_rounded
+
+    # a large axis-aligned square in the centre: circumradius 0.28 * 64 = 17.9 px, half side 12.7 px
+    square = dataclasses.replace(scene_for(0), shape="square", size="large", rotation=0.0, position="center",
+                                 background="white", colour="blue", dx=0.0, dy=0.0, scale=1.0)
+    sharp = np.asarray(render(square, 64))
+    assert np.array_equal(np.asarray(render_rounded(square, 64, 0.0)), sharp)
+    blue, white = COLOURS["blue"], tuple(int(v) for v in sharp[0, 0])
+    rounded = np.asarray(render_rounded(square, 64, 0.2))
+    corner, edge_mid, centre = (43, 43), (32, 43), (32, 32)  # (row, col), 11 px from the centre
+    assert tuple(sharp[corner]) == blue and tuple(rounded[corner]) == white  # the corner is cut
+    assert tuple(rounded[edge_mid]) == blue and tuple(rounded[centre]) == blue  # the straight edge stays
+    assert (rounded != sharp).any(-1).sum() < 0.05 * 64 * 64  # only near the corners
+    with pytest.raises(ConfigError, match="rounding"):
+        render_rounded(square, 64, -0.1)

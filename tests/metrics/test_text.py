@@ -219,3 +219,41 @@ def test_shape_confusion_of_a_generator_that_draws_one_image(monkeypatch: pytest
     assert int(gen.sum()) == 24 and int((gen.sum(0) > 0).sum()) == 1
     assert gen.sum(1).tolist() == torch.tensor(conf["real"]).sum(1).tolist()  # rows: the shapes named
     assert int((torch.tensor(conf["real"]).sum(0) > 0).sum()) > 1
+
+
+def test_round_half_redraws_half_the_images_with_their_own_scenes() -> None:
+    """The factor classifier's rounding: a seeded half of the training images is replaced
+    by rounded renders of the same scenes; the other half stays as read."""
+    import numpy as np
+
+    import ganas.metrics.text as gc
+    from ganas.data import make_dataset
+    from ganas.data.base import DataOptions
+    from ganas.data.shapes import render_rounded
+
+    items = gc.read_items(EVAL_SPEC, "train", 16, 3, 32, 0)
+    before = items["image"].clone()
+    gc._round_half(items, EVAL_SPEC, 16, 3, 0.5, 0)
+    changed = [i for i in range(32) if not torch.equal(items["image"][i], before[i])]
+    assert 0 < len(changed) <= 16
+    ds = make_dataset(EVAL_SPEC, "train", DataOptions(image_size=16, flip=False))
+    for i in changed:  # each changed image lies between its scene's sharp render and a very round one
+        scene = ds.scene(int(items["index"][i]))
+        now = items["image"][i].permute(1, 2, 0).numpy().astype(np.float32)
+        very_round = np.asarray(render_rounded(scene, 16, 0.5), dtype=np.float32)
+        sharp = before[i].permute(1, 2, 0).numpy().astype(np.float32)
+        assert np.abs(now - very_round).mean() < np.abs(sharp - very_round).mean()
+
+
+def test_factor_classifier_rounding_is_part_of_its_key(tmp_path, monkeypatch) -> None:
+    import ganas.metrics.text as gc
+    import ganas.metrics.classifier as mc
+
+    fits: list[int] = []
+    monkeypatch.setattr(gc, "fit_classifier_on", _counting(fits, mc.fit_classifier_on))
+    cc = mc.ClassifierConfig(**{**TINY_CLASSIFIER, "epochs": 1})
+    gc.fit_factor_classifier(EVAL_SPEC, 16, 3, train_n=32, classifier=cc, cache_dir=tmp_path)
+    gc.fit_factor_classifier(EVAL_SPEC, 16, 3, train_n=32, classifier=cc, cache_dir=tmp_path, rounding=0.1)
+    assert len(fits) == 2
+    with pytest.raises(gc.ConfigError, match="rounding"):
+        gc.fit_factor_classifier(EVAL_SPEC, 16, 3, train_n=32, classifier=cc, cache_dir=tmp_path, rounding=-1.0)

@@ -16,9 +16,12 @@ instead, which tells a G that cannot draw a shape from one that cannot rotate it
 so the pixels where a disc and the polygon differ weigh more. ``--train-n N``: train on
 N scenes only and also read G on them (``train_shape``), which tells memorising scenes
 from learning to draw. ``--coords``: CoordConv (Liu et al. 2018) in the GAN-CLS G. Probe-
-only architectures (``--arch``): resize-convolutions, the same with CoordConv, and a
+only architectures (``--arch``): resize-convolutions, the same with CoordConv, a
 layered G (a foreground drawn centred and placed by a predicted affine over a smooth
-background, after LR-GAN, Yang et al. 2017).
+background, after LR-GAN, Yang et al. 2017), and the same with the foreground drawn
+upright and turned into place by a predicted rotation (``rotating``; with
+``--known-rotation``, by the scene's own). ``--decay``: the
+learning rate falls linearly to zero over the run.
 
     OMP_NUM_THREADS=1 PYTHONPATH=src python benchmarks/gancls_render_probe.py --image-size 32 --ngf 32 --residual
 """
@@ -148,21 +151,58 @@ class LayeredRenderer(torch.nn.Module):
         with torch.no_grad():
             self.place.bias.copy_(torch.tensor([math.log(2.0), 0.0, 0.0]))
 
-    def forward(self, z: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-        b, s = v.size(0), self.side
-        canon = self.fg.net(self.fg.fc(v).reshape(b, self.fg.width0, 4, 4))  # (B, 4, S, S)
+    def foreground(self, v: torch.Tensor) -> torch.Tensor:
+        return self.fg.net(self.fg.fc(v).reshape(v.size(0), self.fg.width0, 4, 4))  # (B, 4, S, S)
+
+    def affine(self, v: torch.Tensor) -> torch.Tensor:
+        """(B, 2, 3): output coordinates -> the foreground's frame."""
         p = self.place(v)  # (B, 3)
         scale = p[:, 0].exp()
-        theta = torch.zeros(b, 2, 3, dtype=v.dtype, device=v.device)
+        theta = torch.zeros(v.size(0), 2, 3, dtype=v.dtype, device=v.device)
         theta[:, 0, 0] = scale
         theta[:, 1, 1] = scale
         theta[:, :, 2] = p[:, 1:]
+        return theta
+
+    def forward(self, z: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        b, s = v.size(0), self.side
+        canon, theta = self.foreground(v), self.affine(v)  # (B, 4, S, S), (B, 2, 3)
         grid = torch.nn.functional.affine_grid(theta, [b, 4, s, s], align_corners=False)
         fg = torch.nn.functional.grid_sample(canon, grid, align_corners=False, padding_mode="zeros")
         rgb, mask = fg[:, :3].tanh(), fg[:, 3:].sigmoid()  # (B, 3, S, S), (B, 1, S, S)
         bg = torch.nn.functional.interpolate(self.bg(v).reshape(b, 3, 4, 4), size=(s, s), mode="bilinear",
                                              align_corners=False).tanh()
         return mask * rgb + (1 - mask) * bg  # (B, 3, S, S)
+
+
+class RotatingRenderer(LayeredRenderer):
+    """``LayeredRenderer`` whose affine also rotates: the foreground is drawn upright in a
+    canonical frame (it does not see the rotation, whose two inputs are zeroed for it)
+    and a predicted rotation (cos, sin, normalised) turns it into place. The canonical-
+    frame G the section "G memorises shapes..." of docs/benchmarks.md names as a lever."""
+
+    def __init__(self, in_dim: int, ngf: int, image_size: int, rot_at: int, known: bool = False) -> None:
+        super().__init__(in_dim, ngf, image_size)
+        self.rot_at = rot_at  # index of sin(rotation) in the input; cos follows
+        self.known = known  # turn by the scene's own rotation instead of a learned one
+        self.turn = torch.nn.Linear(in_dim, 2)  # (cos, sin) before normalising
+        torch.nn.init.zeros_(self.turn.weight)
+        with torch.no_grad():
+            self.turn.bias.copy_(torch.tensor([1.0, 0.0]))
+
+    def foreground(self, v: torch.Tensor) -> torch.Tensor:
+        v = v.clone()
+        v[:, self.rot_at: self.rot_at + 2] = 0.0  # the canonical frame is upright
+        return super().foreground(v)
+
+    def affine(self, v: torch.Tensor) -> torch.Tensor:
+        theta = super().affine(v)  # (B, 2, 3): scale on the diagonal, translation
+        if self.known:  # the renderer's counter-clockwise degrees, in affine_grid's y-down frame
+            cs = torch.stack([v[:, self.rot_at + 1], -v[:, self.rot_at]], dim=1)  # (B, 2): cos, -sin
+        else:
+            cs = torch.nn.functional.normalize(self.turn(v), dim=1)  # (B, 2)
+        rot = torch.stack([torch.stack([cs[:, 0], -cs[:, 1]], 1), torch.stack([cs[:, 1], cs[:, 0]], 1)], 1)
+        return rot @ theta  # (B, 2, 3): placed and scaled first, so the turn is about the shape's centre
 
 
 def shape_by_size(correct: torch.Tensor, sizes: list[str]) -> dict[str, float]:
@@ -202,14 +242,17 @@ def main() -> None:
     ap.add_argument("--n-eval", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--rotation", choices=("scene", "zero"), default="scene")
-    ap.add_argument("--arch", choices=("gancls", "upsample", "coord", "layered"), default="gancls",
+    ap.add_argument("--arch", choices=("gancls", "upsample", "coord", "layered", "rotating"), default="gancls",
                     help="gancls: the GAN-CLS G; upsample: UpsampleRenderer; coord: CoordUpsampleRenderer; "
-                         "layered: LayeredRenderer (the last three probe only)")
+                         "layered: LayeredRenderer; rotating: RotatingRenderer (the last four probe only)")
     ap.add_argument("--outline-weight", type=float, default=0.0,
                     help="L1 weighted by 1 + this x the scene's outline (its edges view): shape weighs more")
     ap.add_argument("--train-n", type=int, default=0,
                     help="train on the first N training scenes only (0 = all 20,000), and also read G on them "
                          "(train_shape): memorising N scenes against learning the rule")
+    ap.add_argument("--known-rotation", action="store_true",
+                    help="--arch rotating: turn by the scene's rotation instead of a learned one")
+    ap.add_argument("--decay", action="store_true", help="learning rate linearly to zero over the run")
     ap.add_argument("--grid", default=None, help="also write G's renders of 16 test scenes above their real renders")
     args = ap.parse_args()
 
@@ -223,6 +266,9 @@ def main() -> None:
         G = CoordUpsampleRenderer(SCENE_DIM, args.ngf, args.image_size)
     elif args.arch == "layered":
         G = LayeredRenderer(SCENE_DIM, args.ngf, args.image_size)
+    elif args.arch == "rotating":
+        G = RotatingRenderer(SCENE_DIM, args.ngf, args.image_size, rot_at=SCENE_DIM - 5,  # sin, cos, dx, dy, scale last
+                             known=args.known_rotation)
     else:
         G = GANCLSGenerator(nz=100, embed_dim=SCENE_DIM, proj_dim=128, ngf=args.ngf, image_size=args.image_size,
                             residual=args.residual)
@@ -231,6 +277,9 @@ def main() -> None:
             G = add_coords(G)
             G.apply(init_dcgan_weights)
     opt = torch.optim.Adam(G.parameters(), args.lr, betas=(0.5, 0.999))
+    # --decay: the learning rate falls linearly to zero over the run (fine detail after the
+    # noise of a constant rate settles), else it stays constant
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: 1.0 - k / args.steps if args.decay else 1.0)
     factor_model = fit_factor_classifier("shapes?task=captions", args.image_size, 3)
     gen = torch.Generator().manual_seed(args.seed)
     idx_test = torch.randperm(len(test), generator=torch.Generator().manual_seed(1))[: args.n_eval].tolist()
@@ -259,6 +308,7 @@ def main() -> None:
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        sched.step()
         if step % max(1, args.steps // 4) == 0 or step == args.steps:
             with torch.no_grad():  # G in train mode (batch statistics), the running statistics untouched
                 with preserved_bn_stats(G):

@@ -66,9 +66,8 @@ def measure_check(factor_model: torch.nn.Module, spec: str, image_size: int, n: 
     place (a generator that draws one disc for every caption: shape must fall to the
     share of circle captions, about 1/6)."""
     from ganas.metrics.text import CONSISTENCY_FACTORS, predict_factors, read_items
-    from ganas.data.shapes import FACTOR_NAMES
+    from ganas.data.shapes import FACTOR_NAMES, SHAPES, Scene, render, render_rounded
     from ganas.metrics.classifier import from_pixels, gaussian_blur
-    from ganas.data.shapes import SHAPES, Scene, render, render_rounded
     from ganas.data.transforms import to_tensor
 
     test = read_items(spec, "test", image_size, 3, n, 1)

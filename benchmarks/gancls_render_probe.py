@@ -34,6 +34,7 @@ import json
 import math
 import time
 
+import numpy as np
 import torch
 
 from ganas.data import make_dataset
@@ -217,16 +218,12 @@ def shape_by_size(correct: torch.Tensor, sizes: list[str]) -> dict[str, float]:
 
 def outline_weight(s: Scene, size: int, rotation_zero: bool) -> torch.Tensor:
     """(1, size, size) in [0, 1]: the scene's ``edges`` view inverted (1 on its outline)."""
-    import numpy as np
-
     s = dataclasses.replace(s, rotation=0.0) if rotation_zero else s
     return 1.0 - to_tensor(np.asarray(render(s, size, "edges").convert("L"))[:, :, None], normalize=False)
 
 
 def render_upright(s: Scene, size: int) -> torch.Tensor:
     """The scene's render at rotation 0 (3, size, size) in [-1, 1], as the dataset's."""
-    import numpy as np
-
     return to_tensor(np.asarray(render(dataclasses.replace(s, rotation=0.0), size)), normalize=True)
 
 

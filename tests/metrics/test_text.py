@@ -233,10 +233,10 @@ def test_round_half_redraws_half_the_images_with_their_own_scenes() -> None:
 
     items = gc.read_items(EVAL_SPEC, "train", 16, 3, 32, 0)
     before = items["image"].clone()
-    gc._round_half(items, EVAL_SPEC, 16, 3, 0.5, 0)
+    ds = make_dataset(EVAL_SPEC, "train", DataOptions(image_size=16, flip=False))
+    gc._round_half(items, ds, 16, 0.5, 0)
     changed = [i for i in range(32) if not torch.equal(items["image"][i], before[i])]
     assert 0 < len(changed) <= 16
-    ds = make_dataset(EVAL_SPEC, "train", DataOptions(image_size=16, flip=False))
     for i in changed:  # each changed image lies between its scene's sharp render and a very round one
         scene = ds.scene(int(items["index"][i]))
         now = items["image"][i].permute(1, 2, 0).numpy().astype(np.float32)

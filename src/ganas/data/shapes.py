@@ -171,14 +171,19 @@ def _draw_shape(draw: ImageDraw.ImageDraw, scene: Scene, side: int, fill: Any = 
         draw.line(pts + pts[:1], fill=outline, width=width, joint="curve")
 
 
+def _supersampling(size: int) -> tuple[int, int]:
+    """(factor, canvas side) at which a ``size`` x ``size`` render is drawn before ``reduce``."""
+    if not 16 <= size <= 256:
+        raise ConfigError(f"shapes: image size must be in 16..256, got {size}")
+    ss = 4 if size <= 64 else 2
+    return ss, size * ss
+
+
 def render(scene: Scene, size: int = 64, view: str = "photo") -> Image.Image:
     """The scene as a ``size`` x ``size`` RGB image in ``view`` (see the module docstring)."""
     if view not in VIEWS:
         raise ConfigError(f"shapes: unknown view {view!r}; valid: {', '.join(VIEWS)}")
-    if not 16 <= size <= 256:
-        raise ConfigError(f"shapes: image size must be in 16..256, got {size}")
-    ss = 4 if size <= 64 else 2
-    side = size * ss
+    ss, side = _supersampling(size)
     if view == "label_map":
         img = Image.new("RGB", (side, side), (0, 0, 0))
         _draw_shape(ImageDraw.Draw(img), scene, side, fill=LABEL_COLOURS[scene.shape])
@@ -215,10 +220,7 @@ def render_rounded(scene: Scene, size: int, rounding: float) -> Image.Image:
         raise ConfigError(f"shapes: rounding must be >= 0, got {rounding}")
     if rounding == 0:
         return render(scene, size)
-    if not 16 <= size <= 256:
-        raise ConfigError(f"shapes: image size must be in 16..256, got {size}")
-    ss = 4 if size <= 64 else 2
-    side = size * ss
+    ss, side = _supersampling(size)
     mask = Image.new("L", (side, side), 0)
     _draw_shape(ImageDraw.Draw(mask), scene, side, fill=255)
     radius = rounding * _geometry(scene, side)[2]

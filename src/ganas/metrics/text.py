@@ -24,7 +24,6 @@ import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -207,26 +206,20 @@ def factor_classifier_spec(data_spec: str) -> str:
                                                  if k not in CAPTION_ONLY_OPTIONS}))
 
 
-def _round_half(items: dict[str, Any], data_spec: str, image_size: int, channels: int, rounding: float,
-                seed: int) -> None:
-    """Replace a seeded half of ``items["image"]`` (``read_items``) by the same scenes drawn
-    with outlines rounded by sigma ~ U(0, ``rounding``) x their circumradius, in place."""
-    from ..data import make_dataset
-    from ..data.base import DataOptions
+def _round_half(items: dict[str, Any], ds: Any, image_size: int, rounding: float, seed: int) -> None:
+    """Replace a seeded half of ``items["image"]`` (``read_items`` of the dataset ``ds``) by
+    the same scenes drawn with outlines rounded by sigma ~ U(0, ``rounding``) x their
+    circumradius, in place, through ``ds``'s own mode conversion (``transform.prepare``)."""
     from ..data.shapes import render_rounded
 
-    ds = make_dataset(data_spec, "train", DataOptions(image_size=image_size, channels=channels, flip=False))
-    if not hasattr(ds, "scene"):
-        raise ConfigError(f"factor classifier: rounding needs the built-in shapes scenes, not {data_spec!r}")
     g = torch.Generator().manual_seed(seed + 7)
     n = len(items["index"])
     rows = torch.randperm(n, generator=g)[: n // 2]
     amounts = torch.rand(len(rows), generator=g) * rounding
     for row, r in zip(rows.tolist(), amounts.tolist()):
         img = render_rounded(ds.scene(int(items["index"][row])), image_size, r)
-        a = np.asarray(img.convert("L") if channels == 1 else img)
-        a = a[:, :, None] if a.ndim == 2 else a
-        items["image"][row] = torch.from_numpy(a.copy()).permute(2, 0, 1)  # (C, H, W) uint8
+        a = ds.transform.prepare(img, "render_rounded")  # (H, W, C) uint8
+        items["image"][row] = torch.from_numpy(a).permute(2, 0, 1)  # (C, H, W) uint8
 
 
 def fit_factor_classifier(data_spec: str, image_size: int, channels: int, *, train_n: int = FACTOR_TRAIN_N,
@@ -240,9 +233,10 @@ def fit_factor_classifier(data_spec: str, image_size: int, channels: int, *, tra
     Cached (``cache=True``): under ``cache_dir``, else ``$GANAS_CACHE/factor_classifiers``,
     keyed on the train split's contents (``dataset_fingerprint``), the size, ``train_n``,
     ``seed``, ``rounding`` (``FACTOR_ROUNDING``: half the training images drawn with
-    outlines rounded by up to that fraction of their size; 0 = none) and the recipe, so a second ``ganas eval`` (or ``--eval-every``) of a run on
-    the same data loads it instead of fitting it again (minutes on a CPU). Options that
-    change only the captions (``factor_classifier_spec``) are not part of the key."""
+    outlines rounded by up to that fraction of their size; 0 = none) and the recipe, so a
+    second ``ganas eval`` (or ``--eval-every``) of a run on the same data loads it instead
+    of fitting it again (minutes on a CPU). Options that change only the captions
+    (``factor_classifier_spec``) are not part of the key."""
     from ..data import make_dataset
     from ..data.base import DataOptions
     from ..data.shapes import COLOURS, SHAPES
@@ -254,18 +248,20 @@ def fit_factor_classifier(data_spec: str, image_size: int, channels: int, *, tra
 
     if rounding < 0:
         raise ConfigError(f"factor classifier: rounding must be >= 0, got {rounding}")
+    ds = make_dataset(data_spec, "train", DataOptions(image_size=image_size, channels=channels, flip=False))
+    if rounding > 0 and not hasattr(ds, "scene"):
+        raise ConfigError(f"factor classifier: rounding needs the built-in shapes scenes, not {data_spec!r}")
 
     def fit() -> tuple[nn.Module, dict[str, Any]]:
         train = read_items(data_spec, "train", image_size, channels, train_n, seed)
         if rounding > 0:
-            _round_half(train, data_spec, image_size, channels, rounding, seed)
+            _round_half(train, ds, image_size, rounding, seed)
         with torch.enable_grad():
             return fit_classifier_on(train["image"], _joint(train["factors"]), n_classes, cfg, dev), \
                 {"n_train": len(train["caption"])}
 
     if not cache:
         return fit()[0]
-    ds = make_dataset(data_spec, "train", DataOptions(image_size=image_size, channels=channels, flip=False))
     key = {**base_key(FACTOR_FORMAT, FACTOR_VERSION, data_spec, image_size, channels),
            "data": dataset_fingerprint(ds), "train_n": int(train_n), "sample_seed": int(seed),
            "config": dataclasses.asdict(cfg), "factors": list(CONSISTENCY_FACTORS), "rounding": float(rounding)}

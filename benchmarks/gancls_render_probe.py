@@ -43,7 +43,7 @@ from ganas.images import save_grid
 from ganas.data.shapes import BACKGROUNDS, COLOURS, POSITIONS, SHAPES, SIZES, Scene, render
 from ganas.data.transforms import to_tensor
 from ganas.metrics.text import confusion, fit_factor_classifier, per_class_accuracy, predict_factors
-from ganas.nets.gancls import GANCLSGenerator
+from ganas.nets.gancls import GANCLSGenerator, placement_affine
 from ganas.nets.layers import init_dcgan_weights, preserved_bn_stats
 
 _GROUPS = (("shape", tuple(SHAPES)), ("colour", tuple(COLOURS)), ("size", tuple(SIZES)),
@@ -158,12 +158,7 @@ class LayeredRenderer(torch.nn.Module):
     def affine(self, v: torch.Tensor) -> torch.Tensor:
         """(B, 2, 3): output coordinates -> the foreground's frame."""
         p = self.place(v)  # (B, 3)
-        scale = p[:, 0].exp()
-        theta = torch.zeros(v.size(0), 2, 3, dtype=v.dtype, device=v.device)
-        theta[:, 0, 0] = scale
-        theta[:, 1, 1] = scale
-        theta[:, :, 2] = p[:, 1:]
-        return theta
+        return placement_affine(p[:, 0], p[:, 1:])
 
     def forward(self, z: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         b, s = v.size(0), self.side
@@ -197,13 +192,12 @@ class RotatingRenderer(LayeredRenderer):
         return super().foreground(v)
 
     def affine(self, v: torch.Tensor) -> torch.Tensor:
-        theta = super().affine(v)  # (B, 2, 3): scale on the diagonal, translation
         if self.known:  # the renderer's counter-clockwise degrees, in affine_grid's y-down frame
             cs = torch.stack([v[:, self.rot_at + 1], -v[:, self.rot_at]], dim=1)  # (B, 2): cos, -sin
         else:
             cs = torch.nn.functional.normalize(self.turn(v), dim=1)  # (B, 2)
-        rot = torch.stack([torch.stack([cs[:, 0], -cs[:, 1]], 1), torch.stack([cs[:, 1], cs[:, 0]], 1)], 1)
-        return rot @ theta  # (B, 2, 3): placed and scaled first, so the turn is about the shape's centre
+        p = self.place(v)  # (B, 3)
+        return placement_affine(p[:, 0], p[:, 1:], cs)  # (B, 2, 3): turned about the shape's centre
 
 
 def shape_by_size(correct: torch.Tensor, sizes: list[str]) -> dict[str, float]:

@@ -117,3 +117,83 @@ def test_contrastive_loss_by_hand() -> None:
     e = scaled_embedding(torch.tensor([[3.0, 4.0]]))
     assert torch.allclose(e, torch.tensor([[0.6, 0.8]]) * math.sqrt(2))
     assert torch.allclose(F.normalize(e, dim=1), torch.tensor([[0.6, 0.8]]))
+
+
+def test_canonical_frame_generator_turns_by_the_direction_of_z() -> None:
+    """``CanonicalFrameGenerator``: the trunk reads z[2:] (its input is nz - 2 + proj wide);
+    the turn is the direction of z[:2] only, about the frame's centre: with the placement
+    at its start (no translation) and a flat background, turning z[:2] by 90 degrees
+    turns the image by 90 degrees; z[:2] scaled (same direction) changes nothing."""
+    from ganas.nets.gancls import CanonicalFrameGenerator
+
+    torch.manual_seed(0)
+    g = CanonicalFrameGenerator(nz=8, embed_dim=12, proj_dim=6, ngf=4, image_size=16).eval().requires_grad_(False)
+    assert g.net.main[0][0].in_channels == 8 - 2 + 6 and g.net.main[-1][0].out_channels == 4
+    with torch.no_grad():
+        for lin in (g.place, g.background):
+            lin.weight.zero_()
+            lin.bias.zero_()
+        g.background.bias.fill_(0.3)  # a flat background, tanh(0.3)
+    z, e = torch.randn(2, 8), torch.randn(2, 12)
+    z90 = z.clone()
+    z90[:, 0], z90[:, 1] = -z[:, 1], z[:, 0]  # the direction turned by +90 degrees
+    x, x90 = g(z, e), g(z90, e)  # (2, 3, 16, 16)
+    assert x.shape == (2, 3, 16, 16) and x.abs().max() <= 1
+    turned = [float((torch.rot90(x, k, dims=(2, 3)) - x90).abs().max()) for k in (1, 3)]
+    assert min(turned) < 1e-4 and float((x - x90).abs().max()) > 1e-2
+    zs = z.clone()
+    zs[:, :2] *= 3.0
+    assert torch.allclose(g(zs, e), x, atol=1e-5)
+    z_other = z.clone()
+    z_other[:, 2:] = torch.randn(2, 6)
+    assert float((g(z_other, e) - x).abs().max()) > 1e-3  # the trunk reads the rest of z
+    with pytest.raises(ValueError, match="nz >= 3"):
+        CanonicalFrameGenerator(nz=2)
+
+
+def test_canonical_frame_generator_places_and_trains_every_parameter() -> None:
+    from ganas.nets.gancls import CanonicalFrameGenerator
+
+    torch.manual_seed(0)
+    g = CanonicalFrameGenerator(nz=8, embed_dim=12, proj_dim=6, ngf=4, image_size=32, residual=True)
+    x = g(torch.randn(5, 8), torch.randn(5, 12))
+    assert x.shape == (5, 3, 32, 32) and torch.isfinite(x).all()
+    x.square().mean().backward()
+    missing = [n for n, p in g.named_parameters() if p.grad is None or p.grad.abs().sum() == 0]
+    assert not missing
+    # beside the plain G: the trunk's input is 2 narrower, its head one map wider, plus
+    # the placement (3) and background (3 x 16) layers on the trunk's input
+    plain = GANCLSGenerator(nz=8, embed_dim=12, proj_dim=6, ngf=4, image_size=32, residual=True)
+    width = 8 - 2 + 6
+    # first layer: 2 fewer inputs x 16 maps x 4x4; head: ngf 4 x one more map x 4x4
+    expected = count_params(plain) - 2 * 16 * 16 + 4 * 16 + (width + 1) * 3 + (width + 1) * 48
+    assert count_params(g) == expected
+
+
+def test_placement_affine_turns_a_render_about_its_centre() -> None:
+    """``placement_affine``'s turn, in ``affine_grid``'s y-down frame: the built-in task's
+    upright render, shifted to the shape's centre and turned by (cos a, -sin a) for the
+    renderer's counter-clockwise a, is the scene rendered at rotation a."""
+    import dataclasses
+
+    import numpy as np
+
+    from ganas.data.shapes import _geometry, render, scene_for
+    from ganas.data.transforms import to_tensor
+    from ganas.nets.gancls import placement_affine
+
+    side = 64
+    for i in range(6):
+        s = dataclasses.replace(scene_for(i, "test"), shape="triangle", size="large",
+                                rotation=25.0 + 50 * i, background="black")  # a flat background turns into itself
+        rotated, upright = (to_tensor(np.asarray(render(t, side)), normalize=True)[None]
+                            for t in (s, dataclasses.replace(s, rotation=0.0)))
+        cx, cy, _ = _geometry(s, side)
+        centre = torch.tensor([[cx / side * 2 - 1, cy / side * 2 - 1]])  # (1, 2), normalised
+        a = math.radians(s.rotation)
+        theta = placement_affine(torch.zeros(1), -centre, torch.tensor([[math.cos(a), -math.sin(a)]]))
+        theta[:, :, 2] += centre  # back from the shape's frame to the upright image's
+        grid = F.affine_grid(theta, [1, 3, side, side], align_corners=False)
+        turned = F.grid_sample(upright, grid, align_corners=False, padding_mode="border")
+        err, unturned = float((turned - rotated).abs().mean()), float((upright - rotated).abs().mean())
+        assert err < 0.01 and err < unturned / 3, (i, err, unturned)

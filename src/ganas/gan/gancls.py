@@ -45,7 +45,7 @@ from torch import nn
 from ..data.latent import LATENT_DISTS, LatentSampler
 from ..errors import ConfigError, DataError
 from ..nets.dcgan import DCGAN_CHANNELS, dcgan_depth
-from ..nets.gancls import GANCLSDiscriminator, GANCLSGenerator
+from ..nets.gancls import CanonicalFrameGenerator, GANCLSDiscriminator, GANCLSGenerator
 from ..nets.layers import init_dcgan_weights, preserved_bn_stats
 from ..nets.text_encoder import ImageEncoder, TextEncoder, Vocabulary, contrastive_loss, scaled_embedding
 from .base import METHODS, GANMethod, StepContext, TrainPlan, count_params
@@ -71,6 +71,11 @@ class GANCLSConfig:
     # NOTE: reedscot's G (main_cls.lua) adds residual blocks at 4x4 and 8x8 (and uses ngf
     # 128); the paper describes the plain DCGAN G, aelnouby's port too (our default)
     residual: bool = False
+    # NOTE: not in the paper nor its references: G draws its foreground upright in a
+    # canonical frame and turns it by a rotation drawn uniformly from z
+    # (``ganas.nets.gancls.CanonicalFrameGenerator``, with the reasons and figures). Off:
+    # the paper's G. Only for data whose objects appear at every rotation equally often.
+    canonical_frame: bool = False
     join_conv: bool = True  # D's 1x1 conv after the join (paper, reedscot); aelnouby has none
     batch_size: int = 64  # reedscot: batchSize = 64
     lr: float = 2e-4  # reedscot: 0.0002
@@ -149,6 +154,9 @@ class GANCLSConfig:
                               f"{', '.join(MATCHING_BATCHES)}")
         if self.latent not in LATENT_DISTS:
             raise ConfigError(f"latent={self.latent!r} is not supported; allowed: {', '.join(LATENT_DISTS)}")
+        if self.canonical_frame and (self.latent != "normal" or self.nz < 3):
+            raise ConfigError(f"canonical_frame=true turns G by the direction of z's first two components, "
+                              f"uniform only for latent=normal and nz >= 3; got latent={self.latent!r}, nz={self.nz}")
 
 
 def discriminator_loss(s_real: torch.Tensor, s_wrong: torch.Tensor | None, s_fake: torch.Tensor,
@@ -222,8 +230,9 @@ class GANCLS(GANMethod):
         config.validate()
         super().__init__(config)
         c = config
-        self.G = init_dcgan_weights(GANCLSGenerator(c.nz, c.embed_dim, c.proj_dim, c.ngf, c.channels,
-                                                    c.image_size, c.projection_bn, c.residual))
+        g_cls = CanonicalFrameGenerator if c.canonical_frame else GANCLSGenerator
+        self.G = init_dcgan_weights(g_cls(c.nz, c.embed_dim, c.proj_dim, c.ngf, c.channels, c.image_size,
+                                          c.projection_bn, c.residual))
         self.D = init_dcgan_weights(GANCLSDiscriminator(c.channels, c.ndf, c.image_size, c.embed_dim,
                                                         c.proj_dim, c.join_conv))
         self.latent_sampler = LatentSampler(c.nz, c.latent)

@@ -24,7 +24,10 @@ beside aelnouby/Text-to-Image-Synthesis (``models/gan_cls.py``: G 4,756,736, D 2
 
 from __future__ import annotations
 
+import math
+
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .dcgan import DCGANDiscriminator, DCGANGenerator, dcgan_depth
@@ -68,6 +71,75 @@ class GANCLSGenerator(nn.Module):
         z = z.reshape(z.size(0), -1)  # (B, nz)
         h = torch.cat([z, self.projection(embedding)], dim=1)  # (B, nz + proj_dim)
         return self.net(h[:, :, None, None])  # (B, C, S, S)
+
+
+def placement_affine(log_scale: torch.Tensor, shift: torch.Tensor,
+                     turn: torch.Tensor | None = None) -> torch.Tensor:
+    """``affine_grid``'s theta (B, 2, 3), output coordinates -> a drawing's frame: scaled by
+    ``exp(log_scale)`` (B,) and shifted by ``shift`` (B, 2), then turned by ``turn`` (B, 2)
+    = (cos a, sin a) when given. Placed first, turned second, so the turn is about the
+    drawing's own centre (the output point that maps to the frame's origin)."""
+    scale = log_scale.exp()
+    zero = torch.zeros_like(scale)
+    theta = torch.stack([torch.stack([scale, zero, shift[:, 0]], 1),
+                         torch.stack([zero, scale, shift[:, 1]], 1)], 1)  # (B, 2, 3)
+    if turn is None:
+        return theta
+    cos, sin = turn[:, 0], turn[:, 1]
+    rot = torch.stack([torch.stack([cos, -sin], 1), torch.stack([sin, cos], 1)], 1)  # (B, 2, 2)
+    return rot @ theta
+
+
+class CanonicalFrameGenerator(GANCLSGenerator):
+    """A layered GAN-CLS G that draws its foreground upright and turns it by a rotation
+    drawn as a nuisance latent: z (B, nz) and embedding (B, E) -> image (B, C, S, S).
+
+    NOTE: not in the paper nor reedscot/aelnouby (their G is the DCGAN G above). After
+    LR-GAN (Yang et al. 2017, a foreground and mask composited over a background by an
+    affine ``grid_sample``): the DCGAN trunk of ``GANCLSGenerator`` (``residual`` as
+    there) draws C + 1 maps, the foreground's colour and a mask ``(tanh + 1) / 2``, in a
+    canonical frame; a linear layer of the same input predicts a scale and a translation
+    that place it, and another a 4x4 background (bilinearly upsampled, tanh); out =
+    mask * fg + (1 - mask) * bg. The turn is not learned: it is the direction of z's
+    first two components, ``(cos a, sin a) = z[:2] / |z[:2]|``, uniform on the circle
+    for a standard normal z; the trunk reads only ``z[2:]``. So the rotations G draws are
+    uniform, as the built-in task's (``ganas.data.shapes``: U(0, 360) degrees), and G
+    never has to learn to rotate an outline: on the render probe a G that must learn the
+    rotation draws a disc for every shape (0.20-0.22 shape accuracy), the same G given the
+    rotation draws them (0.82; docs/benchmarks.md, "Rotation is what G fails to learn").
+    Only for data whose objects appear at every rotation with equal probability.
+    """
+
+    def __init__(self, nz: int = 100, embed_dim: int = 1024, proj_dim: int = 128, ngf: int = 64,
+                 channels: int = 3, image_size: int = 64, projection_bn: bool = False,
+                 residual: bool = False) -> None:
+        if nz < 3:
+            raise ValueError(f"CanonicalFrameGenerator needs nz >= 3 (two components turn it), got {nz}")
+        super().__init__(nz - 2, embed_dim, proj_dim, ngf, channels, image_size, projection_bn, residual)
+        self.nz, self.channels, self.side = nz, channels, image_size
+        head = self.net.main[-1]  # (ConvT to C, Tanh) -> (ConvT to C + 1, Tanh): colour + mask
+        old = head[0]
+        head[0] = nn.ConvTranspose2d(old.in_channels, channels + 1, 4, 2, 1, bias=False)
+        width = nz - 2 + proj_dim
+        self.place = nn.Linear(width, 3)  # log-scale (about log 2), tx, ty
+        self.background = nn.Linear(width, channels * 16)  # (C, 4, 4)
+
+    def forward(self, z: torch.Tensor, embedding: torch.Tensor) -> torch.Tensor:
+        z = z.reshape(z.size(0), -1)  # (B, nz)
+        b, c, s = z.size(0), self.channels, self.side
+        turn = F.normalize(z[:, :2].float(), dim=1, eps=1e-6)  # (B, 2): cos a, sin a
+        h = torch.cat([z[:, 2:], self.projection(embedding)], dim=1)  # (B, nz - 2 + proj)
+        canon = self.net(h[:, :, None, None]).float()  # (B, C + 1, S, S) in [-1, 1]
+        canon = torch.cat([canon[:, :c], (canon[:, c:] + 1) / 2], dim=1)  # colour, mask in [0, 1]
+        p = self.place(h).float()  # (B, 3)
+        # the frame starts at half the image (scale 2: output coordinates -> the frame's)
+        theta = placement_affine(p[:, 0] + math.log(2.0), p[:, 1:], turn)  # (B, 2, 3)
+        grid = F.affine_grid(theta, [b, c + 1, s, s], align_corners=False)  # (B, S, S, 2)
+        fg = F.grid_sample(canon, grid, align_corners=False, padding_mode="zeros")  # (B, C + 1, S, S)
+        bg = F.interpolate(self.background(h).float().reshape(b, c, 4, 4), size=(s, s), mode="bilinear",
+                           align_corners=False).tanh()  # (B, C, S, S)
+        mask = fg[:, c:]  # (B, 1, S, S): 0 outside the frame (zero padding)
+        return mask * fg[:, :c] + (1 - mask) * bg  # (B, C, S, S)
 
 
 class GANCLSDiscriminator(nn.Module):

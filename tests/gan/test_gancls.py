@@ -313,3 +313,28 @@ def test_canonical_frame_g_trains_and_round_trips() -> None:
         create_method("gancls", {"canonical_frame": True, "latent": "uniform"})
     with pytest.raises(ConfigError, match="canonical_frame"):
         create_method("gancls", {"canonical_frame": True, "nz": 2})
+
+
+def test_reedscot_halving_schedule() -> None:
+    """``lr_decay=0.5``: reedscot halves G's and D's rates at the start of every 100th
+    (1-based) epoch; the encoders keep theirs; the default is the paper's constant rate."""
+    from ganas.gan.gancls import EveryNthEpoch
+
+    rule = EveryNthEpoch(100, 0.5)
+    assert [rule(d) for d in (0, 98, 99, 100, 198, 199)] == [1.0, 1.0, 0.5, 0.5, 0.5, 0.25]
+    assert tiny().schedulers == {}
+    m = tiny(lr_decay=0.5, decay_every=2)
+    assert set(m.schedulers) == {"G", "D"} and GANCLS.schedule == "epoch"
+    lrs = []
+    for _ in range(4):  # one scheduler step per finished epoch, as the trainer does
+        lrs.append(m.optimizers["G"].param_groups[0]["lr"])
+        for opt in m.optimizers.values():
+            opt.step()
+        for sched in m.schedulers.values():
+            sched.step()
+    assert lrs == pytest.approx([2e-4, 1e-4, 1e-4, 5e-5])
+    assert m.optimizers["E"].param_groups[0]["lr"] == m.config.encoder_lr
+    with pytest.raises(ConfigError, match="lr_decay"):
+        create_method("gancls", {"lr_decay": 0.0})
+    with pytest.raises(ConfigError, match="decay_every"):
+        create_method("gancls", {"decay_every": 0})

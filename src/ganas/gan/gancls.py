@@ -79,6 +79,12 @@ class GANCLSConfig:
     join_conv: bool = True  # D's 1x1 conv after the join (paper, reedscot); aelnouby has none
     batch_size: int = 64  # reedscot: batchSize = 64
     lr: float = 2e-4  # reedscot: 0.0002
+    # NOTE: the paper gives only the base rate (sec. 5: 0.0002); reedscot's main_cls.lua
+    # halves it at every 100th epoch (lr_decay = 0.5, decay_every = 100; G and D).
+    # Default: constant, as the paper's text; ``lr_decay=0.5`` gives reedscot's schedule,
+    # epochs counted over the whole run (the encoder phase included).
+    lr_decay: float = 1.0
+    decay_every: int = 100  # epochs
     beta1: float = 0.5
     beta2: float = 0.999
     cls: bool = True  # matching-aware D (GAN-CLS); False: plain conditional GAN
@@ -142,6 +148,10 @@ class GANCLSConfig:
         for key in ("beta1", "beta2"):
             if not 0.0 <= getattr(self, key) < 1.0:
                 raise ConfigError(f"{key} must be in [0, 1), got {getattr(self, key)}")
+        if not 0.0 < self.lr_decay <= 1.0:
+            raise ConfigError(f"lr_decay must be in (0, 1], got {self.lr_decay}")
+        if self.decay_every < 1:
+            raise ConfigError(f"decay_every must be a positive number of epochs, got {self.decay_every}")
         if not 0.0 < self.real_label <= 1.0:
             raise ConfigError(f"real_label must be in (0, 1], got {self.real_label}")
         for key in ("feature_matching", "l1_weight", "instance_noise"):
@@ -183,6 +193,18 @@ def interpolate_embeddings(e1: torch.Tensor, e2: torch.Tensor, beta: float | tor
     return beta * e1 + (1.0 - beta) * e2
 
 
+class EveryNthEpoch:
+    """LambdaLR factor after ``done`` finished epochs: ``gamma ** ((done + 1) // every)``,
+    reedscot's ``if epoch % decay_every == 0 then lr = lr * lr_decay`` at the start of
+    1-based epoch ``done + 1`` (a callable object, so the scheduler's state_dict keeps it)."""
+
+    def __init__(self, every: int, gamma: float) -> None:
+        self.every, self.gamma = int(every), float(gamma)
+
+    def __call__(self, done: int) -> float:
+        return self.gamma ** ((done + 1) // self.every)
+
+
 def _key(caption: str) -> str:
     return " ".join(caption.split())
 
@@ -219,7 +241,7 @@ class GANCLS(GANMethod):
     visual_fields = ("caption",)
     latent = True
     evaluation = "text"
-    schedule = "step"  # constant lr, as reedscot
+    schedule = "epoch"  # schedulers only with lr_decay < 1 (reedscot's halving)
     loss_units = {"loss_D": "BCE real + (BCE wrong + BCE fake) / 2",
                   "loss_G": "BCE (+ feature_matching x loss_G_fm + l1_weight x loss_G_l1 + loss_G_int when set)",
                   "loss_G_fm": "MSE of D's batch-mean maps", "loss_G_l1": "L1", "loss_G_int": "BCE",
@@ -277,7 +299,8 @@ class GANCLS(GANMethod):
         return nets
 
     def configure_optimizers(self, plan: TrainPlan | None = None) -> None:
-        """Adam(2e-4, (0.5, 0.999)) for G and D (reedscot); Adam(encoder_lr) for the encoders."""
+        """Adam(2e-4, (0.5, 0.999)) for G and D (reedscot); Adam(encoder_lr) for the encoders;
+        with ``lr_decay`` < 1, G's and D's rates multiplied by it every ``decay_every`` epochs."""
         c = self.config
         betas = (c.beta1, c.beta2)
         self.optimizers = {
@@ -287,6 +310,10 @@ class GANCLS(GANMethod):
         if self.E_text is not None and self.E_image is not None:
             params = list(self.E_text.parameters()) + list(self.E_image.parameters())
             self.optimizers["E"] = torch.optim.Adam(params, lr=c.encoder_lr)
+        self.schedulers = {}
+        if c.lr_decay < 1.0:
+            rule = EveryNthEpoch(c.decay_every, c.lr_decay)
+            self.schedulers = {k: torch.optim.lr_scheduler.LambdaLR(self.optimizers[k], rule) for k in ("G", "D")}
 
     @property
     def device(self) -> torch.device:

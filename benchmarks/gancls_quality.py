@@ -18,7 +18,9 @@ classifier (``fit_factor_classifier``'s recipe, cached; ``--classifier-blur`` /
 training curve of a CLI run, with ``d_matching``: D's check of each factor against the
 text (right captions against captions with one factor changed, on real images), and
 ``encoder_matching``: the same check for the text and image encoders, with the distance
-between the right and the changed caption's conditioning vectors.
+between the right and the changed caption's conditioning vectors, and ``d_corners``: how
+often D scores a real non-circle shape above the same scene drawn as a disc or with
+its outline rounded, each with the scene's own caption.
 
 ``--grid PATH``: also write a sample grid of the trained G (one row per caption of
 ``GRID_CAPTIONS``, the same z per column; ``ganas.workflows.text.sample_text``).
@@ -128,6 +130,33 @@ def d_matching(method: GANCLS, image_size: int, n: int = 500) -> dict[str, float
 
 
 @torch.no_grad()
+def d_corners(method: GANCLS, image_size: int, n: int = 500) -> dict[str, float]:
+    """Does D reward the outline? On the non-circle scenes of ``n`` real test images, with
+    each scene's own (right) caption: the fraction D scores above the same scene redrawn
+    as a disc (same colour, size and place; ``real_over_disc``) and above the scene with
+    its outline rounded by 0.2 of its size (``real_over_rounded``, ``render_rounded``). 0.5:
+    D is indifferent to corners, so a G that draws discs gets no gradient toward them."""
+    from ganas.data.shapes import render, render_rounded
+    from ganas.data.transforms import to_tensor
+
+    x, right, _ = _swap_pairs(image_size, n)
+    ds = make_dataset(f"shapes?task=captions&n={n}", "test", DataOptions(image_size=image_size, flip=False))
+    keep = [i for i in range(len(ds)) if ds.scene(i).shape != "circle"]
+
+    def drawn(draw: Callable) -> torch.Tensor:
+        return torch.stack([to_tensor(np.asarray(draw(ds.scene(i))).copy(), normalize=True) for i in keep])
+
+    texts = [right[i] for i in keep]
+    emb = method.embed_text(texts)  # (k, E)
+    s_real = method.D(x[keep], emb)  # (k,)
+    s_disc = method.D(drawn(lambda sc: render(dataclasses.replace(sc, shape="circle"), image_size)), emb)
+    s_round = method.D(drawn(lambda sc: render_rounded(sc, image_size, 0.2)), emb)
+    return {"real_over_disc": round(float((s_real > s_disc).float().mean()), 3),
+            "real_over_rounded": round(float((s_real > s_round).float().mean()), 3),
+            "n": len(keep)}
+
+
+@torch.no_grad()
 def encoder_matching(method: GANCLS, image_size: int, n: int = 500) -> dict[str, float] | None:
     """The same check for the trained encoders (cosine of ``E_image`` against ``E_text``),
     and per factor the mean distance between the conditioning vectors of the right and the
@@ -178,6 +207,7 @@ def evaluate_run(args: argparse.Namespace, clf_kw: dict) -> None:
         res = evaluate_text(m, spec, n=args.n_eval, candidates=100, factor_model=factor_model)
         res["d_matching"] = d_matching(m, m.config.image_size, min(args.n_eval, 500))
         res["encoder_matching"] = encoder_matching(m, m.config.image_size, min(args.n_eval, 500))
+        res["d_corners"] = d_corners(m, m.config.image_size, min(args.n_eval, 500))
         print(json.dumps({"checkpoint": str(f), "step": int(payload.get("step", -1)),
                           "eval_cpu_s": round(time.process_time() - t0, 1), **res}), flush=True)
 

@@ -107,8 +107,8 @@ class CanonicalFrameGenerator(GANCLSGenerator):
     never has to learn to rotate an outline: on the render probe a G that must learn the
     rotation draws a disc for every shape (0.20-0.22 shape accuracy), the same G given the
     rotation draws them (0.82; docs/benchmarks.md, "Rotation is what G fails to learn").
-    Inside GAN-CLS it did not raise shape consistency (0.17-0.25 over 11,000 GAN steps,
-    two seeds, against 0.18-0.28 for the plain residual G): the GAN's D does not reward
+    Inside GAN-CLS it did not raise shape consistency (0.16-0.25 over 10,583-15,821 GAN
+    steps, three runs, against 0.18-0.28 for the plain residual G): the GAN's D does not reward
     corners (docs/benchmarks.md, "The canonical-frame G in the GAN"). Only for data whose
     objects appear at every rotation with equal probability.
     """

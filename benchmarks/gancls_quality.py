@@ -129,6 +129,27 @@ def d_matching(method: GANCLS, image_size: int, n: int = 500) -> dict[str, float
     return {f: round(float((s_right > score(t)).float().mean()), 3) for f, t in swapped.items()}
 
 
+@functools.lru_cache(maxsize=2)
+def _corner_pairs(image_size: int, n: int) -> tuple[torch.Tensor, list[str], torch.Tensor, torch.Tensor]:
+    """The non-circle scenes of ``_swap_pairs``' ``n`` test images: their real renders
+    (k, C, H, W), right captions, and the same scenes redrawn as discs and with outlines
+    rounded by 0.2. Cached: ``evaluate_run`` asks for them at every checkpoint."""
+    from ganas.data.shapes import render, render_rounded
+    from ganas.data.transforms import to_tensor
+
+    x, right, _ = _swap_pairs(image_size, n)
+    ds = make_dataset(f"shapes?task=captions&n={n}", "test", DataOptions(image_size=image_size, flip=False))
+    scenes = {i: ds.scene(i) for i in range(len(ds)) if ds.scene(i).shape != "circle"}
+
+    def drawn(draw: Callable) -> torch.Tensor:
+        return torch.stack([to_tensor(np.asarray(draw(sc)).copy(), normalize=True) for sc in scenes.values()])
+
+    keep = list(scenes)
+    return (x[keep], [right[i] for i in keep],
+            drawn(lambda sc: render(dataclasses.replace(sc, shape="circle"), image_size)),
+            drawn(lambda sc: render_rounded(sc, image_size, 0.2)))
+
+
 @torch.no_grad()
 def d_corners(method: GANCLS, image_size: int, n: int = 500) -> dict[str, float]:
     """Does D reward the outline? On the non-circle scenes of ``n`` real test images, with
@@ -136,24 +157,12 @@ def d_corners(method: GANCLS, image_size: int, n: int = 500) -> dict[str, float]
     as a disc (same colour, size and place; ``real_over_disc``) and above the scene with
     its outline rounded by 0.2 of its size (``real_over_rounded``, ``render_rounded``). 0.5:
     D is indifferent to corners, so a G that draws discs gets no gradient toward them."""
-    from ganas.data.shapes import render, render_rounded
-    from ganas.data.transforms import to_tensor
-
-    x, right, _ = _swap_pairs(image_size, n)
-    ds = make_dataset(f"shapes?task=captions&n={n}", "test", DataOptions(image_size=image_size, flip=False))
-    keep = [i for i in range(len(ds)) if ds.scene(i).shape != "circle"]
-
-    def drawn(draw: Callable) -> torch.Tensor:
-        return torch.stack([to_tensor(np.asarray(draw(ds.scene(i))).copy(), normalize=True) for i in keep])
-
-    texts = [right[i] for i in keep]
+    real, texts, discs, rounded = _corner_pairs(image_size, n)
     emb = method.embed_text(texts)  # (k, E)
-    s_real = method.D(x[keep], emb)  # (k,)
-    s_disc = method.D(drawn(lambda sc: render(dataclasses.replace(sc, shape="circle"), image_size)), emb)
-    s_round = method.D(drawn(lambda sc: render_rounded(sc, image_size, 0.2)), emb)
-    return {"real_over_disc": round(float((s_real > s_disc).float().mean()), 3),
-            "real_over_rounded": round(float((s_real > s_round).float().mean()), 3),
-            "n": len(keep)}
+    s_real = method.D(real, emb)  # (k,)
+    return {"real_over_disc": round(float((s_real > method.D(discs, emb)).float().mean()), 3),
+            "real_over_rounded": round(float((s_real > method.D(rounded, emb)).float().mean()), 3),
+            "n": len(texts)}
 
 
 @torch.no_grad()

@@ -41,6 +41,7 @@ from PIL import Image
 
 from ganas.data import make_dataset
 from ganas.data.base import DataOptions
+from ganas.data.spec import parse_spec
 from ganas.gan.base import StepContext
 from ganas.gan.gancls import GANCLS, GANCLSConfig
 from ganas.metrics.text import FACTOR_CLASSIFIER, evaluate_text, fit_factor_classifier
@@ -96,7 +97,7 @@ def measure_check(factor_model: torch.nn.Module, spec: str, image_size: int, n: 
 
 
 @functools.lru_cache(maxsize=2)
-def _swap_pairs(image_size: int, n: int) -> tuple[torch.Tensor, list[str], dict[str, list[str]]]:
+def _swap_pairs(image_size: int, n: int, rotation: str = "free") -> tuple[torch.Tensor, list[str], dict[str, list[str]]]:
     """``n`` real test images (n, C, H, W), their captions, and per factor of
     ``SWAP_FACTORS`` the same captions (same template and words) with that factor set to
     another value. Cached: ``evaluate_run`` asks for the same pairs at every checkpoint,
@@ -105,7 +106,8 @@ def _swap_pairs(image_size: int, n: int) -> tuple[torch.Tensor, list[str], dict[
 
     from ganas.data.shapes import SWAP_FACTORS, caption, swap_factor
 
-    ds = make_dataset(f"shapes?task=captions&n={n}", "test", DataOptions(image_size=image_size, flip=False))
+    ds = make_dataset(f"shapes?task=captions&n={n}&rotation={rotation}", "test",
+                      DataOptions(image_size=image_size, flip=False))
     x = torch.stack([ds[i]["image"] for i in range(len(ds))])  # (n, C, H, W)
     scenes = [ds.scene(i) for i in range(len(ds))]
     rng = np.random.default_rng(0)
@@ -115,12 +117,12 @@ def _swap_pairs(image_size: int, n: int) -> tuple[torch.Tensor, list[str], dict[
 
 
 @torch.no_grad()
-def d_matching(method: GANCLS, image_size: int, n: int = 500) -> dict[str, float]:
+def d_matching(method: GANCLS, image_size: int, n: int = 500, rotation: str = "free") -> dict[str, float]:
     """How well D tells right text from text with one factor changed, on ``n`` real test
     images: per factor of ``SWAP_FACTORS``, the fraction of images whose caption D scores
     above the same scene's caption with that factor set to another value (0.5: D ignores
     the factor; 1.0: it always notices). G learns a factor only as well as D checks it."""
-    x, right, swapped = _swap_pairs(image_size, n)
+    x, right, swapped = _swap_pairs(image_size, n, rotation)
 
     def score(texts: list[str]) -> torch.Tensor:
         return torch.cat([method.D(x[i:i + 250], method.embed_text(texts[i:i + 250])) for i in range(0, n, 250)])
@@ -130,15 +132,16 @@ def d_matching(method: GANCLS, image_size: int, n: int = 500) -> dict[str, float
 
 
 @functools.lru_cache(maxsize=2)
-def _corner_pairs(image_size: int, n: int) -> tuple[torch.Tensor, list[str], torch.Tensor, torch.Tensor]:
+def _corner_pairs(image_size: int, n: int, rotation: str = "free") -> tuple[torch.Tensor, list[str], torch.Tensor, torch.Tensor]:
     """The non-circle scenes of ``_swap_pairs``' ``n`` test images: their real renders
     (k, C, H, W), right captions, and the same scenes redrawn as discs and with outlines
     rounded by 0.2. Cached: ``evaluate_run`` asks for them at every checkpoint."""
     from ganas.data.shapes import render, render_rounded
     from ganas.data.transforms import to_tensor
 
-    x, right, _ = _swap_pairs(image_size, n)
-    ds = make_dataset(f"shapes?task=captions&n={n}", "test", DataOptions(image_size=image_size, flip=False))
+    x, right, _ = _swap_pairs(image_size, n, rotation)
+    ds = make_dataset(f"shapes?task=captions&n={n}&rotation={rotation}", "test",
+                      DataOptions(image_size=image_size, flip=False))
     scenes = {i: ds.scene(i) for i in range(len(ds)) if ds.scene(i).shape != "circle"}
 
     def drawn(draw: Callable) -> torch.Tensor:
@@ -151,13 +154,13 @@ def _corner_pairs(image_size: int, n: int) -> tuple[torch.Tensor, list[str], tor
 
 
 @torch.no_grad()
-def d_corners(method: GANCLS, image_size: int, n: int = 500) -> dict[str, float]:
+def d_corners(method: GANCLS, image_size: int, n: int = 500, rotation: str = "free") -> dict[str, float]:
     """Does D reward the outline? On the non-circle scenes of ``n`` real test images, with
     each scene's own (right) caption: the fraction D scores above the same scene redrawn
     as a disc (same colour, size and place; ``real_over_disc``) and above the scene with
     its outline rounded by 0.2 of its size (``real_over_rounded``, ``render_rounded``). 0.5:
     D is indifferent to corners, so a G that draws discs gets no gradient toward them."""
-    real, texts, discs, rounded = _corner_pairs(image_size, n)
+    real, texts, discs, rounded = _corner_pairs(image_size, n, rotation)
     emb = method.embed_text(texts)  # (k, E)
     s_real = method.D(real, emb)  # (k,)
     return {"real_over_disc": round(float((s_real > method.D(discs, emb)).float().mean()), 3),
@@ -166,7 +169,7 @@ def d_corners(method: GANCLS, image_size: int, n: int = 500) -> dict[str, float]
 
 
 @torch.no_grad()
-def encoder_matching(method: GANCLS, image_size: int, n: int = 500) -> dict[str, float] | None:
+def encoder_matching(method: GANCLS, image_size: int, n: int = 500, rotation: str = "free") -> dict[str, float] | None:
     """The same check for the trained encoders (cosine of ``E_image`` against ``E_text``),
     and per factor the mean distance between the conditioning vectors of the right and the
     swapped caption (``embed_text``; its vectors have norm sqrt(embed_dim)): what G and D
@@ -177,7 +180,7 @@ def encoder_matching(method: GANCLS, image_size: int, n: int = 500) -> dict[str,
 
     if method.E_image is None:
         return None
-    x, right, swapped = _swap_pairs(image_size, n)
+    x, right, swapped = _swap_pairs(image_size, n, rotation)
     was_training = method.E_image.training
     method.E_image.eval()
     try:
@@ -203,10 +206,11 @@ def evaluate_run(args: argparse.Namespace, clf_kw: dict) -> None:
     files = list_checkpoints(args.run)
     files = [f for i, f in enumerate(files) if i % args.every == args.every - 1 or i == len(files) - 1]
     files = [f for f in files if int(STEP_FILE.match(f.name).group(1)) >= args.min_step]
-    spec = "shapes?task=captions"
     factor_model = None
     for f in files:
         _, m, payload = load_run(f, "cpu")  # G in eval mode (BatchNorm running statistics)
+        spec = str(payload["data"])  # the run's test split (the classifier: every rotation)
+        rotation = parse_spec(spec).params.get("rotation", "free")
         if factor_model is None:
             t0 = time.process_time()
             factor_model = fit_factor_classifier(spec, m.config.image_size, m.config.channels, **clf_kw)
@@ -214,9 +218,10 @@ def evaluate_run(args: argparse.Namespace, clf_kw: dict) -> None:
                 k: v for k, v in vars(args).items() if k.startswith("classifier")}}), flush=True)
         t0 = time.process_time()
         res = evaluate_text(m, spec, n=args.n_eval, candidates=100, factor_model=factor_model)
-        res["d_matching"] = d_matching(m, m.config.image_size, min(args.n_eval, 500))
-        res["encoder_matching"] = encoder_matching(m, m.config.image_size, min(args.n_eval, 500))
-        res["d_corners"] = d_corners(m, m.config.image_size, min(args.n_eval, 500))
+        k = min(args.n_eval, 500)
+        res["d_matching"] = d_matching(m, m.config.image_size, k, rotation)
+        res["encoder_matching"] = encoder_matching(m, m.config.image_size, k, rotation)
+        res["d_corners"] = d_corners(m, m.config.image_size, k, rotation)
         print(json.dumps({"checkpoint": str(f), "step": int(payload.get("step", -1)),
                           "eval_cpu_s": round(time.process_time() - t0, 1), **res}), flush=True)
 
@@ -245,6 +250,8 @@ def main() -> None:
     ap.add_argument("--classifier-noise", type=float, default=None, help="ClassifierConfig.noise (default: the recipe's)")
     ap.add_argument("--classifier-rounding", type=float, default=None,
                     help="fit_factor_classifier's rounding (default: FACTOR_ROUNDING; 0 = the classifier before it)")
+    ap.add_argument("--rotation", choices=("free", "upright"), default="free",
+                    help="--classifier-only: the test scenes the check reads (shapes' rotation option)")
     ap.add_argument("--run", help="evaluate the checkpoints of this ganas train run instead of training")
     ap.add_argument("--every", type=int, default=1, help="with --run: every k-th checkpoint (and the last)")
     ap.add_argument("--min-step", type=int, default=0, help="with --run: only checkpoints of this step or later")
@@ -271,8 +278,8 @@ def main() -> None:
         return
     if args.classifier_only:
         t0 = time.process_time()
-        spec = "shapes?task=captions"  # the data ganas eval uses (20,000 training scenes)
-        factor_model = fit_factor_classifier(spec, args.image_size, 3, **clf_kw)
+        spec = f"shapes?task=captions&rotation={args.rotation}"  # the data ganas eval uses (20,000 training scenes)
+        factor_model = fit_factor_classifier(spec, args.image_size, 3, **clf_kw)  # fitted on every rotation
         print(json.dumps({"measure_check": measure_check(factor_model, spec, args.image_size, args.n_eval),
                           "cpu_s": round(time.process_time() - t0, 1), "args": vars(args)}), flush=True)
         return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -140,6 +141,22 @@ def test_shapes_swap_wrong_captions_change_exactly_one_factor() -> None:
     assert several > 150
     with pytest.raises(ConfigError, match="task=captions"):
         make_dataset("shapes?n=2&wrong=swap")
+
+
+def test_shapes_upright_keeps_every_factor_but_the_rotation() -> None:
+    free = make_dataset("shapes?n=40&task=captions", image_size=32)
+    up = make_dataset("shapes?n=40&task=captions&rotation=upright", image_size=32)
+    turned = 0
+    for i in range(40):
+        a, b = free.scene(i), up.scene(i)
+        assert b.rotation == 0.0 and dataclasses.replace(a, rotation=0.0) == b
+        assert free.caption(i) == up.caption(i)  # captions never name the rotation
+        turned += a.shape != "circle" and not torch.equal(free[i]["image"], up[i]["image"])
+    assert turned > 25  # the images do change (all but the circles, whose turn is invisible)
+    pairs = make_dataset("shapes?n=4&task=day2night&rotation=upright", "train", image_size=16)
+    assert all(s.rotation == 0.0 for s in pairs._b_scenes)  # B's scenes too
+    with pytest.raises(ConfigError, match="rotation"):
+        make_dataset("shapes?n=2&rotation=sideways")
 
 
 def test_shapes_attribute_task() -> None:

@@ -70,6 +70,7 @@ def test_factor_classifier_is_shared_by_caption_only_options(tmp_path, monkeypat
 
     assert gc.factor_classifier_spec("shapes?task=captions&wrong=swap&n=9") == "shapes?task=captions&n=9"
     assert gc.factor_classifier_spec("captions:/data/wrong=x") == "captions:/data/wrong=x"
+    assert gc.factor_classifier_spec("shapes?task=captions&rotation=upright&n=9") == "shapes?task=captions&n=9"
     fits: list[int] = []
     monkeypatch.setattr(gc, "fit_classifier_on", _counting(fits, mc.fit_classifier_on))
     cc = mc.ClassifierConfig(**{**TINY_CLASSIFIER, "epochs": 1})

@@ -299,11 +299,16 @@ class ShapesParams:
     # scene with exactly one of shape, colour, size, position changed (hard negatives:
     # with "other" the colour differs 6 times in 7, so D can match on colour alone)
     wrong: Literal["other", "swap"] = "other"
+    # "free": each scene's rotation uniform in [0, 360) (the default); "upright": every
+    # shape drawn at rotation 0 (the same scenes otherwise: the rotation is drawn, then
+    # dropped, so every other factor of item i is unchanged)
+    rotation: Literal["free", "upright"] = "free"
 
 
 @DATASETS.register("shapes", help="procedural shapes, no files (?view=photo|label_map|edges|night&label=shape|colour|size|position&n=&seed=); "
                    "?task=edges2photo|label2photo (paired) or day2night (unpaired) yields A, B, factors; "
-                   "?task=attributes[&attrs=] yields attrs; ?task=captions[&wrong=other|swap] yields caption, wrong_caption")
+                   "?task=attributes[&attrs=] yields attrs; ?task=captions[&wrong=other|swap] yields caption, wrong_caption; "
+                   "&rotation=upright draws every shape at rotation 0")
 class ShapesDataset(ImageDataset):
     """Procedural scenes; ``scene(i)`` and ``caption(i)`` give each sample's factors and text."""
 
@@ -326,7 +331,9 @@ class ShapesDataset(ImageDataset):
             raise ConfigError(f"{spec}: shapes renders 16..256 px, got image_size/load_size {self.render_size}")
         self.class_names = list(FACTORS[params.label])
         lookup = {c: i for i, c in enumerate(self.class_names)}
-        self._scenes = [scene_for(i, split, params.seed)
+        if params.rotation not in ("free", "upright"):
+            raise ConfigError(f"{spec}: rotation={params.rotation!r} is not supported; allowed: free, upright")
+        self._scenes = [self._scene_for(i, split)
                         for i in progress(range(n), f"{spec} scenes", unit="scene", enabled=options.progress)]
         self.targets = np.array([lookup[getattr(s, params.label)] for s in self._scenes], dtype=np.int64)
         self.cache = params.cache
@@ -348,6 +355,10 @@ class ShapesDataset(ImageDataset):
             raise ConfigError(f"{spec}: wrong={params.wrong!r} is not supported; allowed: {', '.join(WRONG_CAPTIONS)}")
         if params.wrong != ShapesParams.wrong and params.task != "captions":
             raise ConfigError(f"{spec}: wrong applies to task=captions")
+
+    def _scene_for(self, index: int, split: str) -> Scene:
+        s = scene_for(index, split, self.params.seed)
+        return dataclasses.replace(s, rotation=0.0) if self.params.rotation == "upright" else s
 
     def scene(self, i: int) -> Scene:
         return self._scenes[self._index(i)]
@@ -432,7 +443,7 @@ class ShapesPairDataset(ShapesDataset):
         self.views = {"A": TASKS[self.task][0], "B": TASKS[self.task][1]}
         self.unpaired = not TASKS[self.task][2] and split == "train"
         n = len(self._scenes)
-        self._b_scenes = [scene_for(n + i, split, params.seed) for i in range(n)] if self.unpaired else self._scenes
+        self._b_scenes = [self._scene_for(n + i, split) for i in range(n)] if self.unpaired else self._scenes
         self.class_names = []
 
     def _b_index(self, j: int, key: tuple[int, int, int]) -> int:

@@ -190,8 +190,12 @@ FACTOR_ROUNDING = 0.0
 FACTOR_FORMAT, FACTOR_VERSION, FACTOR_KIND = "ganas-gancls-factor-classifier", 2, "factor_classifiers"
 #: options of the built-in caption task that change the captions but neither the images
 #: nor their factors (what the factor classifier reads): dropped from its spec, so a run
-#: trained with ``wrong=swap`` shares the plain spec's fitted classifier
-CAPTION_ONLY_OPTIONS: tuple[str, ...] = ("wrong",)
+#: trained with ``wrong=swap`` shares the plain spec's fitted classifier. ``rotation`` does
+#: change the images, but ``rotation=upright`` scenes are a subset of the free ones (the
+#: same scenes at angle 0), so one classifier, fitted on every rotation, reads both task
+#: variants and their figures stay comparable (its ceiling and floor on upright images:
+#: ``benchmarks/gancls_quality.py --classifier-only --rotation upright``)
+CAPTION_ONLY_OPTIONS: tuple[str, ...] = ("wrong", "rotation")
 
 
 def factor_classifier_spec(data_spec: str) -> str:
